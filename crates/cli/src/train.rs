@@ -1,0 +1,173 @@
+//! `mnist train`: the classic tutorials' training loop and report.
+
+use std::error::Error;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
+use mnist_io::{CLASSES, IMAGE_PIXELS, Mnist, Split, Subset, Verify};
+use nn::{Classifier, Dense, Init, Relu, Sequential};
+use optim::GradientDescent;
+use rand::{RngExt, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use tensor::{Shape, Tensor};
+
+/// The kinds of network `train` builds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModelKind {
+    /// Softmax regression: one affine layer from 784 pixels to 10 logits.
+    Softmax,
+    /// A multilayer perceptron: ReLU hidden layers of the sizes in --hidden.
+    Mlp,
+}
+
+/// How the training images are split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SplitArg {
+    /// 55,000 to train, 5,000 for validation (TensorFlow's split).
+    Tensorflow,
+    /// All 60,000 to train.
+    Full,
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// The network to train.
+    #[arg(long, value_enum, default_value = "mlp")]
+    model: ModelKind,
+    /// Sizes of the hidden ReLU layers of the MLP, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "256,256")]
+    hidden: Vec<usize>,
+    /// Learning rate of gradient descent.
+    #[arg(long, default_value_t = 0.01)]
+    lr: f32,
+    /// Passes over the training set.
+    #[arg(long, default_value_t = 15)]
+    epochs: usize,
+    /// Images per mini-batch.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    batch_size: u32,
+    /// Seed of every random choice (initial weights, batch order).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Standard deviation of the normal distribution that initialises weights
+    /// and biases (the tutorials' `tf.random_normal` uses 1).
+    #[arg(long, default_value_t = 1.0)]
+    init_std: f32,
+    /// How the 60,000 training images are split.
+    #[arg(long, value_enum, default_value = "tensorflow")]
+    split: SplitArg,
+    /// Folder holding the MNIST files [default: $MNIST_DATA_DIR, else data/mnist].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Accept IDX files that are not the real MNIST (skip the SHA-256 check).
+    #[arg(long)]
+    no_verify: bool,
+}
+
+/// Builds the network `args` describe, drawing its initial weights from `rng`.
+fn build(args: &TrainArgs, rng: &mut Xoshiro256PlusPlus) -> Result<Sequential, Box<dyn Error>> {
+    let init = Init::Normal {
+        mean: 0.0,
+        std: args.init_std,
+    };
+    let mut model = Sequential::new(Shape::new(&[IMAGE_PIXELS]));
+    let hidden: &[usize] = match args.model {
+        ModelKind::Softmax => &[],
+        ModelKind::Mlp => &args.hidden,
+    };
+    let mut width = IMAGE_PIXELS;
+    for &h in hidden {
+        if h == 0 {
+            return Err("--hidden: a layer needs at least one unit".into());
+        }
+        model.push(Dense::new(width, h, &init, &init, rng))?;
+        model.push(Relu)?;
+        width = h;
+    }
+    model.push(Dense::new(width, CLASSES, &init, &init, rng))?;
+    Ok(model)
+}
+
+pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error>> {
+    if !(args.lr.is_finite() && args.lr > 0.0) {
+        return Err(format!("--lr must be a positive number, got {}", args.lr).into());
+    }
+    if !(args.init_std.is_finite() && args.init_std >= 0.0) {
+        return Err(format!("--init-std must be a non-negative number, got {}", args.init_std).into());
+    }
+    let dir = mnist_io::data_dir(args.data_dir.as_deref());
+    let split = match args.split {
+        SplitArg::Tensorflow => Split::TensorFlow,
+        SplitArg::Full => Split::Full,
+    };
+    let verify = if args.no_verify {
+        Verify::Skip
+    } else {
+        Verify::Checksums
+    };
+    let data = Mnist::load(&dir, split, verify)?;
+
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(args.seed);
+    let mut net = Classifier::new(build(args, &mut rng)?);
+    let mut optimizer = GradientDescent::new(args.lr);
+    eprintln!(
+        "Training {:?} ({} parameters) on {} images, {} for validation, {} for test; {} epochs of batch {}, lr {}",
+        args.model,
+        net.model.param_count(),
+        data.train.len(),
+        data.validation.len(),
+        data.test.len(),
+        args.epochs,
+        args.batch_size,
+        args.lr
+    );
+
+    let batch_size = args.batch_size as usize;
+    let mut x = Tensor::default();
+    let mut labels = Vec::with_capacity(batch_size);
+    let started = Instant::now();
+    for epoch in 1..=args.epochs {
+        let order = data.train.shuffled_indices(&mut rng);
+        let mut cost_sum = 0.0f64;
+        let mut batches = 0usize;
+        for indices in order.chunks(batch_size) {
+            x.set_dims(&[indices.len(), IMAGE_PIXELS]);
+            data.train.gather(indices, x.data_mut(), &mut labels);
+            cost_sum += net.train_step(&x, &labels, &mut optimizer)? as f64;
+            batches += 1;
+        }
+        println!("Epoch: {epoch:04} cost = {:.9}", cost_sum / batches.max(1) as f64);
+    }
+    println!("Learning Finished!");
+    eprintln!("({:.1} s)", started.elapsed().as_secs_f64());
+
+    let train = accuracy(&mut net, &data.train)?;
+    println!("Train Accuracy: {train:.4}");
+    if !data.validation.is_empty() {
+        println!("Validation Accuracy: {:.4}", accuracy(&mut net, &data.validation)?);
+    }
+    println!("Test Accuracy: {:.4}", accuracy(&mut net, &data.test)?);
+
+    let r = rng.random_range(0..data.test.len());
+    x.set_dims(&[1, IMAGE_PIXELS]);
+    data.test.gather(&[r], x.data_mut(), &mut labels);
+    let predicted = net.predict(&x)?[0];
+    println!("Label: [{}] Prediction: [{predicted}]", labels[0]);
+    Ok(())
+}
+
+/// Fraction of `subset` the network classifies correctly, in chunks of 1,000.
+fn accuracy(net: &mut Classifier, subset: &Subset) -> Result<f64, Box<dyn Error>> {
+    const CHUNK: usize = 1000;
+    let mut x = Tensor::default();
+    let mut labels = Vec::with_capacity(CHUNK);
+    let mut correct = 0;
+    for start in (0..subset.len()).step_by(CHUNK) {
+        let end = (start + CHUNK).min(subset.len());
+        x.set_dims(&[end - start, IMAGE_PIXELS]);
+        subset.gather_range(start, end, x.data_mut(), &mut labels);
+        correct += net.evaluate(&x, &labels)?.1;
+    }
+    Ok(correct as f64 / subset.len().max(1) as f64)
+}

@@ -1,0 +1,17 @@
+//! Compute kernels on plain `f32` slices.
+//!
+//! Kernels know nothing of layers or tensors: they take slices, sizes and
+//! leading dimensions, and write into caller-owned buffers so that a training
+//! loop allocates nothing per batch.
+//!
+//! - [`gemm`]: general matrix multiply, `C = alpha * op(A) * op(B) + beta * C`.
+//! - [`activation`]: ReLU and sigmoid, forward and backward.
+//! - [`softmax`]: softmax with cross-entropy, forward and backward.
+//! - [`vector`]: bias add, column sums, scaling.
+
+pub mod activation;
+pub mod gemm;
+pub mod softmax;
+pub mod vector;
+
+pub use gemm::{Transpose, sgemm};

@@ -1,0 +1,95 @@
+//! Softmax with cross-entropy on a batch of logits, fused because the
+//! gradient of the pair is simply `softmax(z) - onehot(label)`.
+
+/// Computes the probabilities `probs = softmax(logits)` row by row (each row
+/// `classes` wide) and returns the *sum* over the batch of
+/// `-ln probs[label]`. Labels must be below `classes`.
+///
+/// Each row is shifted by its maximum before `exp`, so large logits neither
+/// overflow nor produce NaN; the log-probability is taken as
+/// `z - max - ln(sum exp)` rather than `ln(p)`, so a confident wrong answer
+/// costs a large finite loss instead of `ln(0) = -inf`.
+pub fn softmax_cross_entropy_forward(logits: &[f32], labels: &[u8], classes: usize, probs: &mut [f32]) -> f64 {
+    assert_eq!(logits.len(), labels.len() * classes, "logits vs labels");
+    assert_eq!(logits.len(), probs.len());
+    let mut total = 0.0f64;
+    for ((z, p), &label) in logits
+        .chunks_exact(classes)
+        .zip(probs.chunks_exact_mut(classes))
+        .zip(labels)
+    {
+        let label = label as usize;
+        assert!(label < classes, "label {label} is not below {classes}");
+        let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0.0f32;
+        for (pi, &zi) in p.iter_mut().zip(z) {
+            *pi = (zi - max).exp();
+            sum += *pi;
+        }
+        let inv = 1.0 / sum;
+        p.iter_mut().for_each(|pi| *pi *= inv);
+        total += (sum.ln() - (z[label] - max)) as f64;
+    }
+    total
+}
+
+/// The gradient of the *mean* loss over the batch with respect to the
+/// logits: `dz = (probs - onehot(label)) * scale`, with `scale` normally
+/// `1 / batch`.
+pub fn softmax_cross_entropy_backward(probs: &[f32], labels: &[u8], classes: usize, scale: f32, dz: &mut [f32]) {
+    assert_eq!(probs.len(), labels.len() * classes);
+    assert_eq!(probs.len(), dz.len());
+    for ((d, p), &label) in dz
+        .chunks_exact_mut(classes)
+        .zip(probs.chunks_exact(classes))
+        .zip(labels)
+    {
+        for (di, &pi) in d.iter_mut().zip(p) {
+            *di = pi * scale;
+        }
+        d[label as usize] -= scale;
+    }
+}
+
+/// Index of the largest element of each row (the predicted class); ties go
+/// to the lowest index, NaN is never chosen over a number.
+pub fn argmax_rows(x: &[f32], classes: usize, out: &mut Vec<u8>) {
+    out.clear();
+    out.extend(x.chunks_exact(classes).map(|row| {
+        let mut best = 0;
+        for (j, &v) in row.iter().enumerate() {
+            if v > row[best] || row[best].is_nan() {
+                best = j;
+            }
+        }
+        best as u8
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uniform_logits_cost_ln_classes() {
+        let mut p = [0.0; 10];
+        let loss = softmax_cross_entropy_forward(&[3.0; 10], &[4], 10, &mut p);
+        assert!((loss - 10f64.ln()).abs() < 1e-6);
+        assert!(p.iter().all(|&x| (x - 0.1).abs() < 1e-7));
+    }
+
+    #[test]
+    fn huge_logits_stay_finite() {
+        let mut p = [0.0; 2];
+        let loss = softmax_cross_entropy_forward(&[1e30, -1e30], &[1], 2, &mut p);
+        assert!(loss.is_finite() && loss > 1e29);
+        assert_eq!(p, [1.0, 0.0]);
+    }
+
+    #[test]
+    fn argmax_prefers_first_of_ties() {
+        let mut out = Vec::new();
+        argmax_rows(&[1.0, 3.0, 3.0, f32::NAN, 0.0, -1.0], 3, &mut out);
+        assert_eq!(out, vec![1, 1]);
+    }
+}

@@ -1,0 +1,20 @@
+use tensor::Shape;
+
+/// What can go wrong when data meets a model.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum NnError {
+    /// A tensor's shape is not the one a layer takes.
+    #[error("{layer}: expected shape {expected} (per example), found {found}")]
+    Shape {
+        /// Which layer (position and kind) or which input.
+        layer: String,
+        /// The shape expected, without the batch dimension.
+        expected: Shape,
+        /// The shape found, without the batch dimension.
+        found: Shape,
+    },
+
+    /// Labels and examples disagree in number, or a label is out of range.
+    #[error("labels: {0}")]
+    Labels(String),
+}

@@ -1,0 +1,51 @@
+use tensor::Tensor;
+
+/// Whether a pass is for training (dropout active, batch statistics) or for
+/// inference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Training.
+    Train,
+    /// Evaluation and prediction.
+    Eval,
+}
+
+/// A parameter tensor and its gradient, lent to an optimiser or a check.
+pub struct ParamMut<'a> {
+    /// The parameter's name within its layer (`weight`, `bias`).
+    pub name: &'static str,
+    /// The values.
+    pub value: &'a mut [f32],
+    /// The gradient of the loss, as the last `backward` left it.
+    pub grad: &'a mut [f32],
+}
+
+/// A layer: a forward pass and its backward pass.
+///
+/// Tensors are batches: the first dimension is the example, the rest is the
+/// per-example shape that [`Layer::output_shape`] speaks of.
+pub trait Layer: Send {
+    /// The layer's type, e.g. `"Dense"`.
+    fn kind(&self) -> &'static str;
+
+    /// The per-example output shape for a per-example input shape, or why
+    /// the layer cannot take that input.
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, String>;
+
+    /// Computes `output` from `input`. `output` is reshaped as needed; its
+    /// buffer is reused from call to call.
+    fn forward(&mut self, input: &Tensor, output: &mut Tensor, mode: Mode);
+
+    /// Given the `input` and `output` of the last forward pass and the
+    /// gradient of the loss with respect to `output`, *overwrites* every
+    /// parameter gradient and, when asked for, `grad_input`.
+    fn backward(&mut self, input: &Tensor, output: &Tensor, grad_output: &Tensor, grad_input: Option<&mut Tensor>);
+
+    /// Lends each parameter and its gradient to `f`, always in the same order.
+    fn visit_params(&mut self, _f: &mut dyn FnMut(ParamMut<'_>)) {}
+
+    /// Number of scalar parameters.
+    fn param_count(&self) -> usize {
+        0
+    }
+}

@@ -1,0 +1,42 @@
+//! Layers with explicit forward and backward passes, a [`Sequential`] model,
+//! losses and initialisers.
+//!
+//! A layer is a pair of functions, `forward` and `backward`, side by side in
+//! one file. The model owns every activation buffer and hands each layer its
+//! input, its output and the gradients, so layers cache nothing they can be
+//! given and a training step allocates nothing once the buffers exist.
+//!
+//! ```
+//! use nn::{Dense, Init, Relu, Sequential};
+//! use rand::SeedableRng;
+//! use tensor::{Shape, Tensor};
+//!
+//! let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(0);
+//! let init = Init::Normal { mean: 0.0, std: 0.1 };
+//! let mut model = Sequential::new(Shape::new(&[4]));
+//! model.push(Dense::new(4, 3, &init, &Init::Zeros, &mut rng))?;
+//! model.push(Relu)?;
+//! let x = Tensor::zeros(Shape::new(&[2, 4]));
+//! let y = model.forward(&x, nn::Mode::Eval)?;
+//! assert_eq!(y.shape().dims(), &[2, 3]);
+//! # Ok::<(), nn::NnError>(())
+//! ```
+
+mod activation;
+mod classifier;
+mod dense;
+mod error;
+pub mod gradcheck;
+mod init;
+mod layer;
+mod loss;
+mod sequential;
+
+pub use activation::{Relu, Sigmoid};
+pub use classifier::Classifier;
+pub use dense::Dense;
+pub use error::NnError;
+pub use init::Init;
+pub use layer::{Layer, Mode, ParamMut};
+pub use loss::SoftmaxCrossEntropy;
+pub use sequential::Sequential;

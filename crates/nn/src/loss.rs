@@ -1,0 +1,58 @@
+//! Softmax cross-entropy: the loss of every MNIST classifier here.
+//!
+//! Forward: p = softmax(z) per row, loss = mean over the batch of -ln p[label].
+//! Backward: dz = (p - onehot(label)) / batch.
+
+use kernels::softmax;
+use tensor::Tensor;
+
+use crate::NnError;
+
+/// Softmax followed by cross-entropy, averaged over the batch.
+#[derive(Clone, Debug, Default)]
+pub struct SoftmaxCrossEntropy {
+    probs: Tensor,
+}
+
+impl SoftmaxCrossEntropy {
+    /// A new loss.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The mean loss of `logits` `[batch, classes]` against `labels`; keeps
+    /// the probabilities for [`backward`](Self::backward).
+    pub fn forward(&mut self, logits: &Tensor, labels: &[u8]) -> Result<f32, NnError> {
+        let (batch, classes) = (logits.rows(), logits.row_len());
+        check_labels(batch, classes, labels)?;
+        self.probs.set_dims(logits.shape().dims());
+        let sum = softmax::softmax_cross_entropy_forward(logits.data(), labels, classes, self.probs.data_mut());
+        Ok((sum / batch.max(1) as f64) as f32)
+    }
+
+    /// The gradient of the mean loss with respect to the logits of the last
+    /// forward pass, written into `grad_logits`.
+    pub fn backward(&self, labels: &[u8], grad_logits: &mut Tensor) {
+        let (batch, classes) = (self.probs.rows(), self.probs.row_len());
+        grad_logits.set_dims(self.probs.shape().dims());
+        let scale = 1.0 / batch.max(1) as f32;
+        softmax::softmax_cross_entropy_backward(self.probs.data(), labels, classes, scale, grad_logits.data_mut());
+    }
+
+    /// The probabilities of the last forward pass, `[batch, classes]`.
+    pub fn probs(&self) -> &Tensor {
+        &self.probs
+    }
+}
+
+fn check_labels(batch: usize, classes: usize, labels: &[u8]) -> Result<(), NnError> {
+    if labels.len() != batch {
+        return Err(NnError::Labels(format!("{} labels for {batch} examples", labels.len())));
+    }
+    if let Some((i, &l)) = labels.iter().enumerate().find(|&(_, &l)| l as usize >= classes) {
+        return Err(NnError::Labels(format!(
+            "label {i} is {l}, but the model has {classes} classes"
+        )));
+    }
+    Ok(())
+}

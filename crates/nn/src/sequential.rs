@@ -1,0 +1,132 @@
+//! A stack of layers applied in order.
+
+use optim::Optimizer;
+use tensor::{Shape, Tensor};
+
+use crate::{Layer, Mode, NnError, ParamMut};
+
+/// Layers applied one after the other. The model owns the output of every
+/// layer and the gradient at every layer's input, reused from batch to batch.
+pub struct Sequential {
+    input_shape: Shape,
+    layers: Vec<Box<dyn Layer>>,
+    /// Per-example output shape of each layer.
+    shapes: Vec<Shape>,
+    outputs: Vec<Tensor>,
+    /// `grads[i]`: gradient at the input of layer `i` (unused for `i = 0`).
+    grads: Vec<Tensor>,
+}
+
+impl Sequential {
+    /// An empty model taking examples of `input_shape` (without the batch
+    /// dimension, e.g. `[784]`).
+    pub fn new(input_shape: Shape) -> Self {
+        Self {
+            input_shape,
+            layers: Vec::new(),
+            shapes: Vec::new(),
+            outputs: Vec::new(),
+            grads: Vec::new(),
+        }
+    }
+
+    /// Appends a layer, checking that it takes the previous layer's output.
+    pub fn push(&mut self, layer: impl Layer + 'static) -> Result<&mut Self, NnError> {
+        let input = self.output_shape().clone();
+        let output = layer.output_shape(input.dims()).map_err(|why| NnError::Shape {
+            layer: format!("layer {} ({}) {why}", self.layers.len(), layer.kind()),
+            expected: input.clone(),
+            found: input.clone(),
+        })?;
+        self.layers.push(Box::new(layer));
+        self.shapes.push(Shape::new(&output));
+        self.outputs.push(Tensor::default());
+        self.grads.push(Tensor::default());
+        Ok(self)
+    }
+
+    /// Per-example input shape.
+    pub fn input_shape(&self) -> &Shape {
+        &self.input_shape
+    }
+
+    /// Per-example output shape of the whole model.
+    pub fn output_shape(&self) -> &Shape {
+        self.shapes.last().unwrap_or(&self.input_shape)
+    }
+
+    /// The layers, in order.
+    pub fn layers(&self) -> impl Iterator<Item = &dyn Layer> {
+        self.layers.iter().map(|l| l.as_ref())
+    }
+
+    /// Number of scalar parameters.
+    pub fn param_count(&self) -> usize {
+        self.layers.iter().map(|l| l.param_count()).sum()
+    }
+
+    /// Runs every layer on the batch `x` and returns the last output.
+    /// Fails, naming the shapes, when `x` is not a batch of the model's input.
+    pub fn forward<'a>(&'a mut self, x: &'a Tensor, mode: Mode) -> Result<&'a Tensor, NnError> {
+        let per_example = &x.shape().dims()[1.min(x.shape().rank())..];
+        if x.shape().rank() == 0 || per_example != self.input_shape.dims() {
+            return Err(NnError::Shape {
+                layer: "model input".into(),
+                expected: self.input_shape.clone(),
+                found: Shape::new(per_example),
+            });
+        }
+        for i in 0..self.layers.len() {
+            let (done, rest) = self.outputs.split_at_mut(i);
+            let input = done.last().unwrap_or(x);
+            self.layers[i].forward(input, &mut rest[0], mode);
+        }
+        Ok(self.outputs.last().unwrap_or(x))
+    }
+
+    /// Back-propagates `grad_output` (the gradient of the loss with respect
+    /// to the last forward output) and fills every parameter gradient. `x`
+    /// must be the batch of the last forward pass.
+    ///
+    /// # Panics
+    /// If `grad_output` does not have the shape of the last output.
+    pub fn backward(&mut self, x: &Tensor, grad_output: &Tensor) {
+        let Some(last) = self.outputs.last() else { return };
+        assert_eq!(last.shape(), grad_output.shape(), "grad_output must match the output");
+        for i in (0..self.layers.len()).rev() {
+            let input = if i == 0 { x } else { &self.outputs[i - 1] };
+            let (before, after) = self.grads.split_at_mut(i + 1);
+            let dy = after.first().unwrap_or(grad_output);
+            // The first layer's input is the data: no gradient is needed there.
+            let dx = if i == 0 { None } else { Some(&mut before[i]) };
+            self.layers[i].backward(input, &self.outputs[i], dy, dx);
+        }
+    }
+
+    /// Lends every parameter and its gradient to `f`, in a fixed order.
+    pub fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_>)) {
+        for layer in &mut self.layers {
+            layer.visit_params(f);
+        }
+    }
+
+    /// Applies one optimiser step to every parameter from its gradient.
+    pub fn update(&mut self, optimizer: &mut dyn Optimizer) {
+        optimizer.begin_step();
+        let mut slot = 0;
+        self.visit_params(&mut |p| {
+            optimizer.update(slot, p.value, p.grad);
+            slot += 1;
+        });
+    }
+}
+
+impl std::fmt::Debug for Sequential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kinds: Vec<_> = self.layers.iter().map(|l| l.kind()).collect();
+        f.debug_struct("Sequential")
+            .field("input_shape", &self.input_shape)
+            .field("layers", &kinds)
+            .finish()
+    }
+}

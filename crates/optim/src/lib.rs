@@ -1,0 +1,32 @@
+//! Optimisers over plain slices: each updates `&mut [f32]` parameters from
+//! `&[f32]` gradients and knows nothing of layers.
+//!
+//! A model calls [`Optimizer::begin_step`] once per training step, then
+//! [`Optimizer::update`] once per parameter tensor, always in the same order;
+//! `slot` (the parameter's position in that order) lets stateful optimisers
+//! keep one state buffer per parameter.
+//!
+//! ```
+//! use optim::{GradientDescent, Optimizer};
+//! let mut w = [1.0f32, 2.0];
+//! let mut opt = GradientDescent::new(0.1);
+//! opt.begin_step();
+//! opt.update(0, &mut w, &[10.0, -10.0]);
+//! assert_eq!(w, [0.0, 3.0]);
+//! ```
+
+mod gradient_descent;
+
+pub use gradient_descent::GradientDescent;
+
+/// An update rule for parameters, applied one parameter tensor at a time.
+pub trait Optimizer: Send {
+    /// Called once at the start of every step, before the `update` calls.
+    fn begin_step(&mut self) {}
+
+    /// Updates the parameter tensor at position `slot` from its gradient.
+    fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]);
+
+    /// The current learning rate.
+    fn learning_rate(&self) -> f32;
+}
