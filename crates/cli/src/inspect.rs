@@ -3,8 +3,8 @@
 use std::error::Error;
 use std::path::{Path, PathBuf};
 
-use mnist_io::files::{ALL_FILES, sha256_hex};
-use mnist_io::idx;
+use mnist_io::files::{self, ALL_FILES, IMAGES_MAGIC, LABELS_MAGIC, sha256_hex};
+use mnist_io::{DataError, idx};
 
 pub fn run(paths: &[PathBuf]) -> Result<(), Box<dyn Error>> {
     for path in paths {
@@ -13,38 +13,64 @@ pub fn run(paths: &[PathBuf]) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
+/// Images or labels, from the file's name when it says (`idx3`/`images`,
+/// `idx1`/`labels`), else from its magic number.
+fn expected_magic(path: &Path, content: &[u8]) -> Option<u32> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    if name.contains("idx3") || name.contains("images") {
+        Some(IMAGES_MAGIC)
+    } else if name.contains("idx1") || name.contains("labels") {
+        Some(LABELS_MAGIC)
+    } else {
+        content
+            .get(..4)
+            .map(|m| u32::from_be_bytes(m.try_into().expect("4 bytes")))
+            .filter(|&m| m == IMAGES_MAGIC || m == LABELS_MAGIC)
+    }
+}
+
 fn describe(path: &Path) -> Result<(), Box<dyn Error>> {
     let raw = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let gzip = idx::is_gzip(&raw);
-    let content = if raw.is_empty() {
-        return Err(mnist_io::DataError::Empty { path: path.into() }.into());
-    } else {
-        idx::decompress_if_gzip(path, raw)?
-    };
-    let sha = sha256_hex(&content);
-    let known = ALL_FILES.iter().find(|f| f.sha256 == sha);
-    let arr = idx::parse(path, content)?;
-    println!("{}", path.display());
-    println!("  compression   {}", if gzip { "gzip" } else { "none" });
-    println!(
-        "  magic         {} (unsigned bytes, {} dimensions)",
-        arr.magic(),
-        arr.dims.len()
-    );
-    println!("  dimensions    {:?}", arr.dims);
-    if arr.dims.len() == 1 {
-        let mut counts = [0usize; 256];
-        arr.data.iter().for_each(|&l| counts[l as usize] += 1);
-        let shown: Vec<String> = (0..256)
-            .filter(|&v| counts[v] > 0)
-            .map(|v| format!("{v}: {}", counts[v]))
-            .collect();
-        println!("  values        {}", shown.join(", "));
+    if raw.is_empty() {
+        return Err(DataError::Empty { path: path.into() }.into());
     }
-    println!("  sha256        {sha}");
-    match known {
-        Some(f) => println!("  identity      the real MNIST {}", f.name),
-        None => println!("  identity      not one of the four MNIST files"),
+    let gzip = idx::is_gzip(&raw);
+    let content = idx::decompress_if_gzip(path, raw)?;
+    let sha = sha256_hex(&content);
+    let (dims, summary) = match expected_magic(path, &content) {
+        Some(IMAGES_MAGIC) => {
+            let im = files::parse_images(path, content)?;
+            (
+                vec![im.count, im.rows, im.cols],
+                format!("{} images of {}x{}", im.count, im.rows, im.cols),
+            )
+        }
+        Some(_) => {
+            let labels = files::parse_labels(path, content)?;
+            let mut counts = [0usize; 10];
+            labels.iter().for_each(|&l| counts[l as usize] += 1);
+            let per: Vec<String> = counts.iter().enumerate().map(|(d, n)| format!("{d}: {n}")).collect();
+            (
+                vec![labels.len()],
+                format!("{} labels ({})", labels.len(), per.join(", ")),
+            )
+        }
+        None => {
+            let arr = idx::parse(path, content)?;
+            (arr.dims.clone(), format!("{} bytes of IDX data", arr.data.len()))
+        }
+    };
+    println!("{}", path.display());
+    println!("  compression  {}", if gzip { "gzip" } else { "none" });
+    println!("  dimensions   {dims:?}");
+    println!("  content      {summary}");
+    println!("  sha256       {sha}");
+    match ALL_FILES.iter().find(|f| f.sha256 == sha) {
+        Some(f) => println!("  identity     the real MNIST {}", f.name),
+        None => println!("  identity     not one of the four MNIST files"),
     }
     Ok(())
 }

@@ -138,7 +138,8 @@ impl Subset {
     }
 }
 
-/// Bytes 0..=255 to `f32` in 0..=1, as the tutorials scale them.
+/// Bytes 0..=255 to `f32` in 0..=1, as the tutorials scale them: TensorFlow's
+/// `input_data` multiplies by the `f32` nearest to 1/255, and so does this.
 pub fn to_unit_range(bytes: &[u8], out: &mut [f32]) {
     const SCALE: f32 = 1.0 / 255.0;
     for (o, &b) in out.iter_mut().zip(bytes) {
@@ -246,11 +247,11 @@ mod tests {
         s.gather(&[3, 0], &mut x, &mut y);
         assert_eq!(y, vec![3, 0]);
         assert_eq!(x.len(), 2 * IMAGE_PIXELS);
-        assert_eq!(x[0], 3.0 / 255.0);
+        assert_eq!(x[0], 3.0 * (1.0 / 255.0));
         assert_eq!(x[IMAGE_PIXELS], 0.0);
-        s.gather_range(1, 3, &mut x, &mut y);
+        s.gather_range(1, 3, &mut x[..], &mut y);
         assert_eq!(y, vec![1, 2]);
-        assert_eq!(x[IMAGE_PIXELS], 2.0 / 255.0);
+        assert_eq!(x[IMAGE_PIXELS], 2.0 * (1.0 / 255.0));
     }
 
     #[test]

@@ -14,6 +14,19 @@ pub enum NnError {
         found: Shape,
     },
 
+    /// A layer cannot follow the one before it.
+    #[error("layer {index} ({kind}) cannot take input of shape {input}: it {reason}")]
+    Incompatible {
+        /// Position of the layer in the model.
+        index: usize,
+        /// The layer's type.
+        kind: &'static str,
+        /// The per-example shape it was given.
+        input: Shape,
+        /// Why it cannot take it.
+        reason: String,
+    },
+
     /// Labels and examples disagree in number, or a label is out of range.
     #[error("labels: {0}")]
     Labels(String),

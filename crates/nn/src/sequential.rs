@@ -33,11 +33,14 @@ impl Sequential {
     /// Appends a layer, checking that it takes the previous layer's output.
     pub fn push(&mut self, layer: impl Layer + 'static) -> Result<&mut Self, NnError> {
         let input = self.output_shape().clone();
-        let output = layer.output_shape(input.dims()).map_err(|why| NnError::Shape {
-            layer: format!("layer {} ({}) {why}", self.layers.len(), layer.kind()),
-            expected: input.clone(),
-            found: input.clone(),
-        })?;
+        let output = layer
+            .output_shape(input.dims())
+            .map_err(|reason| NnError::Incompatible {
+                index: self.layers.len(),
+                kind: layer.kind(),
+                input: input.clone(),
+                reason,
+            })?;
         self.layers.push(Box::new(layer));
         self.shapes.push(Shape::new(&output));
         self.outputs.push(Tensor::default());
@@ -128,5 +131,43 @@ impl std::fmt::Debug for Sequential {
             .field("input_shape", &self.input_shape)
             .field("layers", &kinds)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Dense, Init, Relu};
+    use rand::SeedableRng;
+
+    #[test]
+    fn wrong_input_shape_is_an_error_naming_both_shapes() {
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(0);
+        let mut model = Sequential::new(Shape::new(&[784]));
+        model
+            .push(Dense::new(784, 10, &Init::Zeros, &Init::Zeros, &mut rng))
+            .unwrap();
+        model.push(Relu).unwrap();
+        let x = Tensor::zeros(Shape::new(&[2, 1, 32, 32]));
+        let e = model.forward(&x, Mode::Eval).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "model input: expected shape [784] (per example), found [1, 32, 32]"
+        );
+        assert_eq!(model.output_shape().dims(), &[10]);
+        assert_eq!(model.param_count(), 7850);
+    }
+
+    #[test]
+    fn a_layer_that_does_not_fit_is_refused() {
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(0);
+        let mut model = Sequential::new(Shape::new(&[784]));
+        let e = model
+            .push(Dense::new(100, 10, &Init::Zeros, &Init::Zeros, &mut rng))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "layer 0 (Dense) cannot take input of shape [784]: it takes [100] features per example"
+        );
     }
 }

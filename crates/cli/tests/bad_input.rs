@@ -1,0 +1,165 @@
+//! The `mnist` binary on broken data: each case exits non-zero with an error
+//! that says what is wrong, and never panics.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use mnist_io::idx;
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+/// A small, valid stand-in for MNIST (not the real files: --no-verify).
+fn fake_mnist(dir: &Path) {
+    let n = 5_100;
+    let pixels: Vec<u8> = (0..n * 784).map(|i| (i % 251) as u8).collect();
+    let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+    let files: [(&str, Vec<u8>); 4] = [
+        ("train-images-idx3-ubyte.gz", gzip(&idx::encode(&[n, 28, 28], &pixels))),
+        ("train-labels-idx1-ubyte.gz", gzip(&idx::encode(&[n], &labels))),
+        (
+            "t10k-images-idx3-ubyte",
+            idx::encode(&[20, 28, 28], &pixels[..20 * 784]),
+        ),
+        ("t10k-labels-idx1-ubyte", idx::encode(&[20], &labels[..20])),
+    ];
+    for (name, bytes) in files {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+}
+
+fn mnist(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mnist")).args(args).output().unwrap()
+}
+
+fn train_on(dir: &Path) -> Output {
+    mnist(&[
+        "train",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--no-verify",
+        "--model",
+        "softmax",
+        "--epochs",
+        "1",
+    ])
+}
+
+/// Breaks one file of a valid set, runs `train` and `inspect`, and checks
+/// the failure and its message.
+fn assert_fails(file: &str, bytes: Vec<u8>, expected: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    fake_mnist(dir.path());
+    let path = dir.path().join(file);
+    std::fs::write(&path, bytes).unwrap();
+    for out in [train_on(dir.path()), mnist(&["inspect", path.to_str().unwrap()])] {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{file}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{file}: {stderr}");
+        assert!(stderr.contains("error: ") && stderr.contains(file), "{file}: {stderr}");
+        assert!(stderr.contains(expected), "{file}: expected {expected:?} in {stderr}");
+    }
+}
+
+#[test]
+fn the_fake_set_itself_trains() {
+    let dir = tempfile::tempdir().unwrap();
+    fake_mnist(dir.path());
+    let out = train_on(dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("Epoch: 0001 cost = ") && stdout.contains("Learning Finished!"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn empty_file() {
+    assert_fails("t10k-labels-idx1-ubyte", vec![], "the file is empty");
+}
+
+#[test]
+fn truncated_file() {
+    let mut bytes = idx::encode(&[20, 28, 28], &[0; 20 * 784]);
+    bytes.truncate(5000);
+    assert_fails("t10k-images-idx3-ubyte", bytes, "truncated at byte 5000");
+}
+
+#[test]
+fn bad_magic() {
+    assert_fails(
+        "t10k-images-idx3-ubyte",
+        idx::encode(&[20], &[1; 20]),
+        "bad magic number",
+    );
+}
+
+#[test]
+fn corrupted_gzip() {
+    let mut gz = gzip(&idx::encode(&[5_100], &[3; 5_100]));
+    let at = gz.len() - 6;
+    gz[at] ^= 0xff; // inside the CRC-32 / length trailer
+    assert_fails("train-labels-idx1-ubyte.gz", gz, "corrupt gzip");
+}
+
+#[test]
+fn count_mismatch() {
+    let dir = tempfile::tempdir().unwrap();
+    fake_mnist(dir.path());
+    std::fs::write(dir.path().join("t10k-labels-idx1-ubyte"), idx::encode(&[19], &[1; 19])).unwrap();
+    let out = train_on(dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("holds 20 images but") && stderr.contains("holds 19 labels"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn label_eleven() {
+    let mut labels = vec![0u8; 20];
+    labels[7] = 11;
+    assert_fails(
+        "t10k-labels-idx1-ubyte",
+        idx::encode(&[20], &labels),
+        "label 7 at offset 15 is 11",
+    );
+}
+
+#[test]
+fn missing_data_says_how_to_get_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = mnist(&["train", "--data-dir", dir.path().to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("cargo xtask fetch-data"), "{stderr}");
+}
+
+#[test]
+fn fake_data_is_refused_without_no_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    fake_mnist(dir.path());
+    let out = mnist(&["train", "--data-dir", dir.path().to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("not the real MNIST"), "{stderr}");
+}
+
+#[test]
+fn bad_flags_are_refused() {
+    for args in [
+        &["train", "--lr", "-1"][..],
+        &["train", "--batch-size", "0"],
+        &["train", "--hidden", "256,0"],
+    ] {
+        let out = mnist(args);
+        assert_ne!(out.status.code(), Some(0), "{args:?}");
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+    }
+}

@@ -1,0 +1,177 @@
+//! Every layer's backward pass against central differences of its forward
+//! pass, on random shapes and inputs.
+
+use nn::gradcheck::{Tolerance, check_layer};
+use nn::{Dense, Init, Layer, Relu, Sigmoid, SoftmaxCrossEntropy};
+use proptest::prelude::*;
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use tensor::{Shape, Tensor};
+
+/// f32 forward passes and a step of 1e-2 give central differences good to
+/// about 1e-3 relative on these magnitudes; a wrong gradient is off by O(1).
+const TOL: Tolerance = Tolerance { abs: 2e-3, rel: 2e-2 };
+const EPS: f32 = 1e-2;
+
+fn values(len: usize, seed: u64, lo: f32, hi: f32) -> Vec<f32> {
+    use rand::RngExt;
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    (0..len).map(|_| rng.random_range(lo..hi)).collect()
+}
+
+/// Values away from 0 by more than the finite-difference step, so that no
+/// difference straddles ReLU's kink.
+fn away_from_zero(len: usize, seed: u64) -> Vec<f32> {
+    values(len, seed, 0.05, 2.0)
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| if (i as u64 ^ seed).is_multiple_of(2) { v } else { -v })
+        .collect()
+}
+
+fn check(layer: &mut dyn Layer, x: Vec<f32>, dims: &[usize], seed: u64) -> Result<(), TestCaseError> {
+    let x = Tensor::from_vec(Shape::new(dims), x);
+    let mut out = Tensor::default();
+    layer.forward(&x, &mut out, nn::Mode::Train);
+    let r = values(out.len(), seed ^ 0xabc, -1.0, 1.0);
+    check_layer(layer, &x, &r, EPS, TOL).map_err(|m| TestCaseError::fail(format!("{m:?}")))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn dense(batch in 1usize..6, inputs in 1usize..9, outputs in 1usize..9, seed in any::<u64>()) {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let init = Init::Normal { mean: 0.0, std: 0.5 };
+        let mut layer = Dense::new(inputs, outputs, &init, &init, &mut rng);
+        check(&mut layer, values(batch * inputs, seed, -1.0, 1.0), &[batch, inputs], seed)?;
+    }
+
+    #[test]
+    fn relu(batch in 1usize..6, width in 1usize..12, seed in any::<u64>()) {
+        check(&mut Relu, away_from_zero(batch * width, seed), &[batch, width], seed)?;
+    }
+
+    #[test]
+    fn sigmoid(batch in 1usize..6, width in 1usize..12, seed in any::<u64>()) {
+        check(&mut Sigmoid, values(batch * width, seed, -4.0, 4.0), &[batch, width], seed)?;
+    }
+
+    #[test]
+    fn softmax_cross_entropy(batch in 1usize..6, classes in 2usize..12, seed in any::<u64>()) {
+        let logits = values(batch * classes, seed, -3.0, 3.0);
+        let labels: Vec<u8> = values(batch, seed ^ 1, 0.0, classes as f32).iter().map(|&v| v as u8).collect();
+        let shape = Shape::new(&[batch, classes]);
+        let mut loss = SoftmaxCrossEntropy::new();
+        let x = Tensor::from_vec(shape.clone(), logits.clone());
+        loss.forward(&x, &labels).unwrap();
+        let mut grad = Tensor::default();
+        loss.backward(&labels, &mut grad);
+        for i in 0..logits.len() {
+            let mut at = |delta: f32| {
+                let mut z = logits.clone();
+                z[i] += delta;
+                loss.forward(&Tensor::from_vec(shape.clone(), z), &labels).unwrap() as f64
+            };
+            let numerical = (at(EPS) - at(-EPS)) / (2.0 * EPS as f64);
+            let analytic = grad.data()[i] as f64;
+            prop_assert!(
+                (analytic - numerical).abs() <= TOL.abs + TOL.rel * analytic.abs().max(numerical.abs()),
+                "logit {i}: analytic {analytic}, numerical {numerical}"
+            );
+        }
+    }
+}
+
+/// The check itself must catch a wrong backward pass: a Dense layer whose
+/// reported weight gradient is doubled has to fail.
+#[test]
+fn the_check_catches_a_wrong_gradient() {
+    struct Doubled(Dense);
+    impl Layer for Doubled {
+        fn kind(&self) -> &'static str {
+            "Doubled"
+        }
+        fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, String> {
+            self.0.output_shape(input)
+        }
+        fn forward(&mut self, x: &Tensor, y: &mut Tensor, mode: nn::Mode) {
+            self.0.forward(x, y, mode)
+        }
+        fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &Tensor, dx: Option<&mut Tensor>) {
+            self.0.backward(x, y, dy, dx);
+            self.0.visit_params(&mut |p| p.grad.iter_mut().for_each(|g| *g *= 2.0));
+        }
+        fn visit_params(&mut self, f: &mut dyn FnMut(nn::ParamMut<'_>)) {
+            self.0.visit_params(f)
+        }
+    }
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+    let init = Init::Normal { mean: 0.0, std: 0.5 };
+    let mut layer = Doubled(Dense::new(3, 2, &init, &init, &mut rng));
+    let x = Tensor::from_vec(Shape::new(&[2, 3]), values(6, 1, -1.0, 1.0));
+    let err = check_layer(&mut layer, &x, &values(4, 2, -1.0, 1.0), EPS, TOL).unwrap_err();
+    assert_eq!(err.what, "weight");
+}
+
+/// A whole network, as the NumPy course checks it: every parameter gradient
+/// of Dense-ReLU-Dense-Sigmoid-Dense with softmax cross-entropy, from one
+/// backward pass, against central differences of the mean loss.
+#[test]
+fn whole_network_against_numerical_gradient() {
+    use nn::{Mode, Sequential};
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
+    let init = Init::Normal { mean: 0.0, std: 0.7 };
+    let mut model = Sequential::new(Shape::new(&[5]));
+    model.push(Dense::new(5, 7, &init, &init, &mut rng)).unwrap();
+    model.push(Relu).unwrap();
+    model.push(Dense::new(7, 6, &init, &init, &mut rng)).unwrap();
+    model.push(Sigmoid).unwrap();
+    model.push(Dense::new(6, 4, &init, &init, &mut rng)).unwrap();
+    let x = Tensor::from_vec(Shape::new(&[3, 5]), values(15, 5, -1.0, 1.0));
+    let labels = [2u8, 0, 3];
+    let mut loss = SoftmaxCrossEntropy::new();
+
+    let logits = model.forward(&x, Mode::Train).unwrap();
+    loss.forward(logits, &labels).unwrap();
+    let mut dz = Tensor::default();
+    loss.backward(&labels, &mut dz);
+    model.backward(&x, &dz);
+    let mut analytic: Vec<Vec<f32>> = Vec::new();
+    model.visit_params(&mut |p| analytic.push(p.grad.to_vec()));
+    assert_eq!(analytic.len(), 6);
+
+    let mut loss_with = |slot: usize, i: usize, value: Option<f32>| -> (f32, f64) {
+        let mut k = 0;
+        let mut old = 0.0;
+        model.visit_params(&mut |p| {
+            if k == slot {
+                old = p.value[i];
+                if let Some(v) = value {
+                    p.value[i] = v;
+                }
+            }
+            k += 1;
+        });
+        let logits = model.forward(&x, Mode::Train).unwrap();
+        (old, loss.forward(logits, &labels).unwrap() as f64)
+    };
+    let mut checked = 0;
+    for (slot, grad) in analytic.iter().enumerate() {
+        for (i, &g) in grad.iter().enumerate() {
+            let (orig, _) = loss_with(slot, i, None);
+            let (_, plus) = loss_with(slot, i, Some(orig + EPS));
+            let (_, minus) = loss_with(slot, i, Some(orig - EPS));
+            loss_with(slot, i, Some(orig));
+            let numerical = (plus - minus) / (2.0 * EPS as f64);
+            let g = g as f64;
+            assert!(
+                (g - numerical).abs() <= TOL.abs + TOL.rel * g.abs().max(numerical.abs()),
+                "parameter {slot}[{i}]: analytic {g}, numerical {numerical}"
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, model.param_count());
+}
