@@ -8,10 +8,12 @@
 //! - [`activation`]: ReLU and sigmoid, forward and backward.
 //! - [`softmax`]: softmax with cross-entropy, forward and backward.
 //! - [`vector`]: bias add, column sums, scaling.
+//! - [`peak`]: this machine's peak FMA rate, to quote speeds against.
 
 pub mod activation;
 pub mod gemm;
+pub mod peak;
 pub mod softmax;
 pub mod vector;
 
-pub use gemm::{Transpose, sgemm};
+pub use gemm::{Isa, Transpose, sgemm};

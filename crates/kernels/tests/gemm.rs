@@ -1,100 +1,245 @@
-//! `sgemm` against the f64 triple loop on random shapes, transposes, leading
-//! dimensions, alpha and beta.
+//! Every GEMM kernel (portable, AVX2, AVX-512, each forced) against an f64
+//! triple loop: random shapes from 1 to 300, both transposes, alpha and
+//! beta, leading dimensions wider than the rows. Also: results that do not
+//! depend on the number of threads.
+//!
+//! A kernel this CPU lacks is skipped with a printed reason, unless
+//! `MNIST_REQUIRE_KERNELS` is set (CI sets it), where it fails.
 
-use kernels::gemm::{Transpose, sgemm, sgemm_naive};
+use kernels::gemm::{Isa, Transpose, sgemm_with};
 use proptest::prelude::*;
 
 fn transpose() -> impl Strategy<Value = Transpose> {
     prop_oneof![Just(Transpose::No), Just(Transpose::Yes)]
 }
 
-/// A matrix stored `rows x cols` with leading dimension `cols + pad`.
-fn stored(rows: usize, cols: usize, pad: usize, seed: u64) -> (Vec<f32>, usize) {
-    let ld = cols + pad;
+fn supported(isa: Isa) -> bool {
+    if isa.is_supported() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("MNIST_REQUIRE_KERNELS").is_none(),
+        "MNIST_REQUIRE_KERNELS is set but this CPU cannot run the {} kernel",
+        isa.name()
+    );
+    eprintln!("skipped: this CPU cannot run the {} kernel", isa.name());
+    false
+}
+
+/// Deterministic values in [-1, 1).
+fn values(len: usize, seed: u64) -> Vec<f32> {
     let mut state = seed | 1;
-    let data = (0..rows.max(1) * ld)
+    (0..len)
         .map(|_| {
-            // xorshift: cheap, deterministic values in [-1, 1).
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
             (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
         })
-        .collect();
-    (data, ld.max(1))
+        .collect()
 }
 
-fn dims(t: Transpose, rows: usize, cols: usize) -> (usize, usize) {
-    match t {
-        Transpose::No => (rows, cols),
-        Transpose::Yes => (cols, rows),
+struct Case {
+    ta: Transpose,
+    tb: Transpose,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    beta: f32,
+    a: Vec<f32>,
+    lda: usize,
+    b: Vec<f32>,
+    ldb: usize,
+    c: Vec<f32>,
+    ldc: usize,
+}
+
+/// Shapes and scalars only: the matrices follow from the seed.
+impl std::fmt::Debug for Case {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:?}{:?} m={} n={} k={} lda={} ldb={} ldc={} alpha={} beta={}",
+            self.ta, self.tb, self.m, self.n, self.k, self.lda, self.ldb, self.ldc, self.alpha, self.beta
+        )
     }
 }
 
+impl Case {
+    #[allow(clippy::too_many_arguments)]
+    fn new(ta: Transpose, tb: Transpose, m: usize, n: usize, k: usize, pads: [usize; 3], alpha: f32, beta: f32, seed: u64) -> Case {
+        let stored = |t, rows, cols| if t == Transpose::No { (rows, cols) } else { (cols, rows) };
+        let (ar, ac) = stored(ta, m, k);
+        let (br, bc) = stored(tb, k, n);
+        let (lda, ldb, ldc) = (ac + pads[0], bc + pads[1], n + pads[2]);
+        Case {
+            ta,
+            tb,
+            m,
+            n,
+            k,
+            alpha,
+            beta,
+            a: values(ar * lda, seed),
+            lda,
+            b: values(br * ldb, seed.wrapping_mul(3)),
+            ldb,
+            c: values(m * ldc, seed.wrapping_mul(7)),
+            ldc,
+        }
+    }
+
+    fn run(&self, isa: Isa) -> Vec<f32> {
+        let mut c = self.c.clone();
+        sgemm_with(
+            isa, self.ta, self.tb, self.m, self.n, self.k, self.alpha, &self.a, self.lda, &self.b, self.ldb, self.beta,
+            &mut c, self.ldc,
+        );
+        c
+    }
+
+    /// Checks `got` element by element against the f64 product. The bound is
+    /// the classic one for a sum of k products in floating point,
+    /// |error| <= (k + 2) eps (|alpha| sum_p |a_ip b_pj| + |beta c_ij|), so
+    /// it is tight where cancellation is small and loose where it is large.
+    fn check(&self, got: &[f32], isa: Isa) -> Result<(), TestCaseError> {
+        let a = |i: usize, p: usize| match self.ta {
+            Transpose::No => self.a[i * self.lda + p],
+            Transpose::Yes => self.a[p * self.lda + i],
+        } as f64;
+        let b = |p: usize, j: usize| match self.tb {
+            Transpose::No => self.b[p * self.ldb + j],
+            Transpose::Yes => self.b[j * self.ldb + p],
+        } as f64;
+        let eps = f32::EPSILON as f64;
+        for i in 0..self.m {
+            for j in 0..self.n {
+                let (mut sum, mut abs) = (0.0f64, 0.0f64);
+                for p in 0..self.k {
+                    let t = a(i, p) * b(p, j);
+                    sum += t;
+                    abs += t.abs();
+                }
+                let old = if self.beta == 0.0 { 0.0 } else { self.c[i * self.ldc + j] as f64 };
+                let want = self.alpha as f64 * sum + self.beta as f64 * old;
+                let tol = (self.k as f64 + 2.0) * eps * (self.alpha.abs() as f64 * abs + (self.beta as f64 * old).abs())
+                    + f32::MIN_POSITIVE as f64;
+                let g = got[i * self.ldc + j] as f64;
+                prop_assert!(
+                    (g - want).abs() <= tol,
+                    "{}: C[{i},{j}] = {g}, want {want} (tolerance {tol})",
+                    isa.name()
+                );
+            }
+            // The padding between rows is never written.
+            for j in self.n..self.ldc {
+                prop_assert_eq!(got[i * self.ldc + j].to_bits(), self.c[i * self.ldc + j].to_bits());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn case_strategy() -> impl Strategy<Value = Case> {
+    (
+        (1usize..300, 1usize..300, 1usize..300),
+        (transpose(), transpose()),
+        [0usize..4, 0usize..4, 0usize..4],
+        prop_oneof![Just(1.0f32), -2.0f32..2.0],
+        prop_oneof![Just(0.0f32), Just(1.0), -2.0f32..2.0],
+        any::<u64>(),
+    )
+        .prop_map(|((m, n, k), (ta, tb), pads, alpha, beta, seed)| Case::new(ta, tb, m, n, k, pads, alpha, beta, seed))
+}
+
+fn check_isa(isa: Isa, case: &Case) -> Result<(), TestCaseError> {
+    case.check(&case.run(isa), isa)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    #![proptest_config(ProptestConfig::with_cases(40))]
 
     #[test]
-    fn matches_the_naive_product(
-        m in 1usize..80, n in 1usize..80, k in 1usize..120,
-        ta in transpose(), tb in transpose(),
-        pad_a in 0usize..5, pad_b in 0usize..5, pad_c in 0usize..5,
-        alpha in prop_oneof![Just(1.0f32), Just(0.0), -2.0f32..2.0],
-        beta in prop_oneof![Just(0.0f32), Just(1.0), -2.0f32..2.0],
-        seed in any::<u64>(),
-    ) {
-        let (ar, ac) = dims(ta, m, k);
-        let (br, bc) = dims(tb, k, n);
-        let (a, lda) = stored(ar, ac, pad_a, seed);
-        let (b, ldb) = stored(br, bc, pad_b, seed.wrapping_mul(3));
-        let (c0, ldc) = stored(m, n, pad_c, seed.wrapping_mul(7));
-        let mut got = c0.clone();
-        let mut want = c0.clone();
-        sgemm(ta, tb, m, n, k, alpha, &a, lda, &b, ldb, beta, &mut got, ldc);
-        sgemm_naive(ta, tb, m, n, k, alpha, &a, lda, &b, ldb, beta, &mut want, ldc);
-        // Each element is a sum of k products of values in [-1, 1), scaled by
-        // |alpha| <= 2, plus beta * c: f32 accumulation error grows at most
-        // like k * eps * sum|a_ip b_pj|, which is below k * 2 here.
-        let tol = 4.0 * f32::EPSILON * (k as f32) * 2.0 + 1e-6;
-        for i in 0..m {
-            for j in 0..n {
-                let (g, w) = (got[i * ldc + j], want[i * ldc + j]);
-                prop_assert!((g - w).abs() <= tol, "C[{i},{j}]: got {g}, want {w}, tol {tol}");
+    fn portable_matches_the_naive_product(case in case_strategy()) {
+        check_isa(Isa::Portable, &case)?;
+    }
+
+    #[test]
+    fn avx2_matches_the_naive_product(case in case_strategy()) {
+        if supported(Isa::Avx2) { check_isa(Isa::Avx2, &case)?; }
+    }
+
+    #[test]
+    fn avx512_matches_the_naive_product(case in case_strategy()) {
+        if supported(Isa::Avx512) { check_isa(Isa::Avx512, &case)?; }
+    }
+}
+
+/// Shapes that cross every block boundary (KC = 256, NC = 512) and every
+/// edge (not multiples of MR or NR), plus the training shapes' edges.
+#[test]
+fn block_and_edge_boundaries() {
+    let shapes = [
+        (1, 1, 1),
+        (10, 32, 256),
+        (11, 33, 257),
+        (100, 10, 512),
+        (37, 1100, 300),
+        (61, 515, 513),
+        (3, 2000, 5),
+    ];
+    for isa in Isa::ALL.into_iter().filter(|&isa| supported(isa)) {
+        for &(m, n, k) in &shapes {
+            for (ta, tb) in [(Transpose::No, Transpose::No), (Transpose::Yes, Transpose::No), (Transpose::No, Transpose::Yes)] {
+                let case = Case::new(ta, tb, m, n, k, [1, 0, 2], 1.0, 0.5, (m * n * k) as u64);
+                check_isa(isa, &case).unwrap();
             }
-            // Padding between rows is never written.
-            for j in n..ldc {
-                prop_assert_eq!(got[i * ldc + j], c0[i * ldc + j]);
-            }
+        }
+    }
+}
+
+/// The split of work depends on the shape only, so C is bit-for-bit the
+/// same on 1, 2 and 8 threads, for every kernel.
+#[test]
+fn results_do_not_depend_on_the_number_of_threads() {
+    let case = Case::new(Transpose::No, Transpose::No, 203, 611, 517, [0, 0, 0], 1.0, 0.0, 42);
+    let case_t = Case::new(Transpose::Yes, Transpose::No, 150, 300, 700, [0, 0, 0], 1.0, 1.0, 43);
+    for isa in Isa::ALL.into_iter().filter(|&isa| supported(isa)) {
+        for case in [&case, &case_t] {
+            let runs: Vec<Vec<u32>> = [1, 2, 8]
+                .iter()
+                .map(|&threads| {
+                    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                    pool.install(|| case.run(isa)).iter().map(|x| x.to_bits()).collect()
+                })
+                .collect();
+            assert!(runs[0] == runs[1] && runs[1] == runs[2], "{}: results differ between thread counts", isa.name());
         }
     }
 }
 
 #[test]
 fn beta_zero_ignores_nan_in_c() {
-    let a = [1.0, 2.0];
-    let b = [3.0, 4.0];
-    let mut c = [f32::NAN];
-    sgemm(Transpose::No, Transpose::No, 1, 1, 2, 1.0, &a, 2, &b, 1, 0.0, &mut c, 1);
-    assert_eq!(c, [11.0]);
+    for isa in Isa::ALL.into_iter().filter(|&isa| supported(isa)) {
+        let a = vec![1.0; 40 * 7];
+        let b = vec![2.0; 7 * 50];
+        let mut c = vec![f32::NAN; 40 * 50];
+        sgemm_with(isa, Transpose::No, Transpose::No, 40, 50, 7, 1.0, &a, 7, &b, 50, 0.0, &mut c, 50);
+        assert!(c.iter().all(|&x| x == 14.0), "{}", isa.name());
+    }
 }
 
 #[test]
 fn k_zero_only_scales_c() {
     let mut c = [2.0, 4.0];
-    sgemm(
-        Transpose::No,
-        Transpose::No,
-        1,
-        2,
-        0,
-        1.0,
-        &[],
-        1,
-        &[],
-        2,
-        0.5,
-        &mut c,
-        2,
-    );
+    sgemm_with(Isa::Portable, Transpose::No, Transpose::No, 1, 2, 0, 1.0, &[], 1, &[], 2, 0.5, &mut c, 2);
     assert_eq!(c, [1.0, 2.0]);
+}
+
+#[test]
+fn kernel_names_and_errors() {
+    assert_eq!(Isa::from_name("portable"), Ok(Isa::Portable));
+    assert!(Isa::from_name("sse9").unwrap_err().to_string().contains("not a kernel"));
+    assert!(Isa::detect().is_supported());
 }

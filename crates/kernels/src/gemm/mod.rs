@@ -5,13 +5,32 @@
 //! leading dimension: the distance between the starts of two consecutive
 //! rows *as stored* (so a transposed `A` is stored `k x m` with `lda >= m`).
 //!
-//! This is the first, portable implementation: loop orders chosen so the
-//! innermost loop runs over contiguous memory and the compiler vectorises it.
-//! The blocked SIMD kernels will replace the body and keep this signature.
+//! The structure is BLIS's: the operands are packed block by block into the
+//! order a register-blocked micro-kernel reads them (transposes are absorbed
+//! while packing), and the micro-kernel for this CPU's instruction set is
+//! chosen once at run time.
+//!
+//! - `driver.rs`: the loop nest and its split over threads;
+//! - `pack.rs`: packing; `params.rs`: the blocking constants and why;
+//! - `kernel.rs`: the micro-kernel contract and the choice of kernel;
+//! - `avx512.rs`, `avx2.rs`, `portable.rs`: one micro-kernel each;
+//! - `reference.rs`: the naive product the tests compare against.
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+mod driver;
+mod kernel;
+mod pack;
+pub mod params;
+mod portable;
 mod reference;
 
+pub use kernel::{Isa, KERNEL_ENV, KernelError};
 pub use reference::sgemm_naive;
+
+use pack::Operand;
 
 /// Whether an operand is used as stored or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,10 +41,13 @@ pub enum Transpose {
     Yes,
 }
 
-/// `C = alpha * op(A) * op(B) + beta * C` on row-major matrices.
+/// `C = alpha * op(A) * op(B) + beta * C` on row-major matrices, with the
+/// kernel chosen for this CPU (see [`Isa::selected`]).
 ///
 /// When `beta == 0`, `C` is overwritten without being read (NaNs in it do
-/// not propagate), as BLAS defines it.
+/// not propagate), as BLAS defines it. Large products run on rayon's
+/// threads; the result is bit-for-bit the same whatever the number of
+/// threads.
 ///
 /// # Panics
 /// If a leading dimension is smaller than its row width, or a slice is too
@@ -47,6 +69,32 @@ pub fn sgemm(
     c: &mut [f32],
     ldc: usize,
 ) {
+    sgemm_with(Isa::selected(), transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+/// [`sgemm`] with the given kernel, for tests and benchmarks that compare
+/// kernels.
+///
+/// # Panics
+/// As [`sgemm`]; also when this CPU cannot run `isa`.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_with(
+    isa: Isa,
+    transa: Transpose,
+    transb: Transpose,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    assert!(isa.is_supported(), "this CPU cannot run the {} kernel", isa.name());
     let (a_rows, a_cols) = stored_dims(transa, m, k);
     let (b_rows, b_cols) = stored_dims(transb, k, n);
     check_operand("A", a, a_rows, a_cols, lda);
@@ -55,48 +103,37 @@ pub fn sgemm(
     if m == 0 || n == 0 {
         return;
     }
-    scale_c(c, m, n, ldc, beta);
     if k == 0 || alpha == 0.0 {
+        scale_c(c, m, n, ldc, beta);
         return;
     }
-    match (transa, transb) {
-        (Transpose::No, Transpose::No) => {
-            for i in 0..m {
-                let c_row = &mut c[i * ldc..i * ldc + n];
-                for p in 0..k {
-                    let s = alpha * a[i * lda + p];
-                    axpy(s, &b[p * ldb..p * ldb + n], c_row);
-                }
-            }
-        }
-        (Transpose::Yes, Transpose::No) => {
-            for p in 0..k {
-                let b_row = &b[p * ldb..p * ldb + n];
-                for i in 0..m {
-                    let s = alpha * a[p * lda + i];
-                    axpy(s, b_row, &mut c[i * ldc..i * ldc + n]);
-                }
-            }
-        }
-        (Transpose::No, Transpose::Yes) => {
-            for i in 0..m {
-                let a_row = &a[i * lda..i * lda + k];
-                for j in 0..n {
-                    c[i * ldc + j] += alpha * dot(a_row, &b[j * ldb..j * ldb + k]);
-                }
-            }
-        }
-        (Transpose::Yes, Transpose::Yes) => {
-            for i in 0..m {
-                for j in 0..n {
-                    let mut sum = 0.0;
-                    for p in 0..k {
-                        sum += a[p * lda + i] * b[j * ldb + p];
-                    }
-                    c[i * ldc + j] += alpha * sum;
-                }
-            }
-        }
+    let a = operand(transa, a, lda);
+    let b = operand(transb, b, ldb);
+    let c = &mut c[..(m - 1) * ldc + n];
+    match isa {
+        Isa::Portable => driver::gemm::<portable::Portable>(m, n, k, alpha, a, b, beta, c, ldc),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => driver::gemm::<avx2::Avx2>(m, n, k, alpha, a, b, beta, c, ldc),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => driver::gemm::<avx512::Avx512>(m, n, k, alpha, a, b, beta, c, ldc),
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => unreachable!("unsupported kernels are refused above"),
+    }
+}
+
+/// The logical view of a stored operand.
+fn operand(t: Transpose, data: &[f32], ld: usize) -> Operand<'_> {
+    match t {
+        Transpose::No => Operand {
+            data,
+            row_stride: ld,
+            col_stride: 1,
+        },
+        Transpose::Yes => Operand {
+            data,
+            row_stride: 1,
+            col_stride: ld,
+        },
     }
 }
 
@@ -139,24 +176,3 @@ fn scale_c(c: &mut [f32], m: usize, n: usize, ldc: usize, beta: f32) {
     }
 }
 
-#[inline]
-fn axpy(s: f32, x: &[f32], y: &mut [f32]) {
-    for (yi, &xi) in y.iter_mut().zip(x) {
-        *yi += s * xi;
-    }
-}
-
-#[inline]
-fn dot(x: &[f32], y: &[f32]) -> f32 {
-    // Eight partial sums let the compiler vectorise without reassociating.
-    let mut acc = [0.0f32; 8];
-    let (xc, xr) = x.split_at(x.len() / 8 * 8);
-    let (yc, yr) = y.split_at(xc.len());
-    for (xs, ys) in xc.chunks_exact(8).zip(yc.chunks_exact(8)) {
-        for l in 0..8 {
-            acc[l] += xs[l] * ys[l];
-        }
-    }
-    let tail: f32 = xr.iter().zip(yr).map(|(a, b)| a * b).sum();
-    acc.iter().sum::<f32>() + tail
-}

@@ -1,0 +1,126 @@
+//! The GEMM table: this machine's FMA peak, then GFLOP/s of this project's
+//! `sgemm`, `matrixmultiply` and `gemm` on every training shape, at 1 and 2
+//! threads, and ours as a percentage of the peak.
+//!
+//! `cargo bench -p benches --bench gemm_table`
+//!
+//! Timings on a shared machine are noisy, so the three implementations are
+//! run in alternation, round after round, and each figure is the median of
+//! its rounds. Each thread count runs in a child process, because
+//! `matrixmultiply` reads its thread count (`MATMUL_NUM_THREADS`) once per
+//! process.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use benches::{Operands, PRODUCTS};
+use kernels::gemm::Isa;
+use kernels::peak::fma_gflops;
+
+const CHILD: &str = "GEMM_TABLE_THREADS";
+const IMPLS: [&str; 3] = ["ours", "matrixmultiply", "gemm"];
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo bench -- --list` asks harness-less benches for nothing
+    }
+    match std::env::var(CHILD) {
+        Ok(threads) => child(threads.parse().expect("a thread count")),
+        Err(_) => parent(),
+    }
+}
+
+/// Measures every product at this process's thread count and prints
+/// `index impl gflops` lines.
+fn child(threads: usize) {
+    rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().unwrap();
+    let budget = Duration::from_millis(
+        std::env::var("GEMM_TABLE_MS_PER_SHAPE").ok().and_then(|v| v.parse().ok()).unwrap_or(1500),
+    );
+    for (index, &p) in PRODUCTS.iter().enumerate() {
+        let mut ops = Operands::new(p);
+        let mut run = |which: usize| {
+            let start = Instant::now();
+            match which {
+                0 => ops.ours(),
+                1 => ops.matrixmultiply(),
+                _ => ops.gemm(threads),
+            }
+            start.elapsed().as_secs_f64()
+        };
+        (0..3).for_each(|w| {
+            run(w);
+        }); // warm-up: caches, thread pools, page faults
+        let mut times: [Vec<f64>; 3] = Default::default();
+        let start = Instant::now();
+        while start.elapsed() < budget || times[0].len() < 5 {
+            for (w, t) in times.iter_mut().enumerate() {
+                t.push(run(w));
+            }
+        }
+        for (w, t) in times.iter_mut().enumerate() {
+            t.sort_by(f64::total_cmp);
+            println!("{index} {} {:.2}", IMPLS[w], p.flops() / t[t.len() / 2] / 1e9);
+        }
+    }
+}
+
+fn parent() {
+    let isa = Isa::selected();
+    let peak1 = fma_gflops(Isa::Avx512, 1.0).or_else(|| fma_gflops(Isa::Avx2, 1.0));
+    let peak2 = peak1.map(|_| {
+        let t = std::thread::spawn(|| fma_gflops(Isa::Avx512, 1.0).or_else(|| fma_gflops(Isa::Avx2, 1.0)));
+        let here = fma_gflops(Isa::Avx512, 1.0).or_else(|| fma_gflops(Isa::Avx2, 1.0)).unwrap_or(0.0);
+        here + t.join().unwrap().unwrap_or(0.0)
+    });
+    println!("kernel: {} (MNIST_KERNEL to force another)", isa.name());
+    for (name, isa) in [("AVX-512", Isa::Avx512), ("AVX2", Isa::Avx2)] {
+        match fma_gflops(isa, 1.0) {
+            Some(g) => println!("FMA peak, one thread, {name}: {g:.1} GFLOP/s"),
+            None => println!("FMA peak, one thread, {name}: not supported"),
+        }
+    }
+    if let Some(p2) = peak2 {
+        println!("FMA peak, two threads at once: {p2:.1} GFLOP/s");
+    }
+    let mut results = vec![[[f64::NAN; 3]; 2]; PRODUCTS.len()];
+    for (slot, threads) in [1usize, 2].into_iter().enumerate() {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .env(CHILD, threads.to_string())
+            .env("MATMUL_NUM_THREADS", threads.to_string())
+            .output()
+            .expect("run the measuring child");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let (i, w, g): (usize, usize, f64) =
+                (f[0].parse().unwrap(), IMPLS.iter().position(|&x| x == f[1]).unwrap(), f[2].parse().unwrap());
+            results[i][slot][w] = g;
+        }
+    }
+    println!();
+    println!("GFLOP/s, median of alternating rounds; % = ours against the FMA peak at that thread count");
+    println!();
+    println!("| shape (M x K x N) | role | ours 1t | matrixmultiply 1t | gemm 1t | % peak 1t | ours 2t | matrixmultiply 2t | gemm 2t | % peak 2t |");
+    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (p, r) in PRODUCTS.iter().zip(&results) {
+        let pct = |g: f64, peak: Option<f64>| peak.map(|pk| format!("{:.0}%", 100.0 * g / pk)).unwrap_or("-".into());
+        let mark = |row: &[f64; 3], w: usize| {
+            let best = row.iter().cloned().fold(f64::NAN, f64::max);
+            if row[w] == best { format!("**{:.1}**", row[w]) } else { format!("{:.1}", row[w]) }
+        };
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            p.label(),
+            p.role,
+            mark(&r[0], 0),
+            mark(&r[0], 1),
+            mark(&r[0], 2),
+            pct(r[0][0], peak1),
+            mark(&r[1], 0),
+            mark(&r[1], 1),
+            mark(&r[1], 2),
+            pct(r[1][0], peak2),
+        );
+    }
+}

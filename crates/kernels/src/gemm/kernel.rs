@@ -1,0 +1,110 @@
+//! The micro-kernel contract, and the choice of kernel for this CPU.
+
+use std::sync::OnceLock;
+
+/// A register-blocked micro-kernel: multiplies a packed `kc x MR` micro-panel
+/// of A by a packed `kc x NR` micro-panel of B and writes the `MR x NR` tile
+/// `C = alpha * AB + beta * C`.
+pub trait MicroKernel {
+    /// Rows of the C tile.
+    const MR: usize;
+    /// Columns of the C tile.
+    const NR: usize;
+
+    /// Computes one full tile.
+    ///
+    /// # Safety
+    /// `a` holds `kc * MR` floats and `b` holds `kc * NR` floats, both
+    /// aligned to 64 bytes; `c` is valid for `MR` rows of `NR` floats spaced
+    /// `ldc` apart (read only when `beta != 0`); the CPU has the kernel's
+    /// instruction set.
+    unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, alpha: f32, beta: f32);
+}
+
+/// An instruction set with a micro-kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Isa {
+    /// Written with the `wide` crate; runs on any CPU.
+    Portable,
+    /// AVX2 and FMA (x86-64, 2013 on).
+    Avx2,
+    /// AVX-512F (x86-64 servers, Zen 4 on).
+    Avx512,
+}
+
+/// Name of the environment variable that forces a kernel.
+pub const KERNEL_ENV: &str = "MNIST_KERNEL";
+
+/// Asking for a kernel that cannot run here.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KernelError {
+    /// The value is not a kernel's name.
+    #[error("{KERNEL_ENV}={0:?} is not a kernel: use portable, avx2 or avx512")]
+    Unknown(String),
+    /// The CPU lacks the instruction set.
+    #[error("{KERNEL_ENV}={0}: this CPU does not support {0}")]
+    Unsupported(&'static str),
+}
+
+impl Isa {
+    /// Every kernel, slowest first.
+    pub const ALL: [Isa; 3] = [Isa::Portable, Isa::Avx2, Isa::Avx512];
+
+    /// The name used by `MNIST_KERNEL`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Portable => "portable",
+            Isa::Avx2 => "avx2",
+            Isa::Avx512 => "avx512",
+        }
+    }
+
+    /// Whether this CPU can run the kernel.
+    pub fn is_supported(self) -> bool {
+        match self {
+            Isa::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => is_x86_feature_detected!("avx512f"),
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+
+    /// The fastest kernel this CPU supports.
+    pub fn detect() -> Isa {
+        Isa::ALL.into_iter().rev().find(|isa| isa.is_supported()).unwrap_or(Isa::Portable)
+    }
+
+    /// Parses a kernel's name and checks that this CPU supports it.
+    pub fn from_name(name: &str) -> Result<Isa, KernelError> {
+        let isa = Isa::ALL
+            .into_iter()
+            .find(|isa| isa.name() == name.trim().to_ascii_lowercase())
+            .ok_or_else(|| KernelError::Unknown(name.into()))?;
+        if isa.is_supported() { Ok(isa) } else { Err(KernelError::Unsupported(isa.name())) }
+    }
+
+    /// The kernel `MNIST_KERNEL` asks for, or the fastest one when it is unset.
+    pub fn from_env() -> Result<Isa, KernelError> {
+        match std::env::var(KERNEL_ENV) {
+            Ok(name) if !name.trim().is_empty() => Isa::from_name(&name),
+            _ => Ok(Isa::detect()),
+        }
+    }
+
+    /// The kernel [`sgemm`](super::sgemm) uses: decided once per process from
+    /// `MNIST_KERNEL` or the CPU. Programs should call [`Isa::from_env`] at
+    /// start-up to report a bad `MNIST_KERNEL` as an error.
+    ///
+    /// # Panics
+    /// When `MNIST_KERNEL` names a kernel that cannot run here.
+    pub fn selected() -> Isa {
+        static SELECTED: OnceLock<Result<Isa, KernelError>> = OnceLock::new();
+        match SELECTED.get_or_init(Isa::from_env) {
+            Ok(isa) => *isa,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
