@@ -18,28 +18,51 @@ impl MicroKernel for Avx2 {
     const MR: usize = MR;
     const NR: usize = NR;
 
-    unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, alpha: f32, beta: f32) {
+    unsafe fn tile(
+        kc: usize,
+        a: *const f32,
+        rs_a: usize,
+        cs_a: usize,
+        b: *const f32,
+        rs_b: usize,
+        c: *mut f32,
+        ldc: usize,
+        alpha: f32,
+        beta: f32,
+    ) {
         // SAFETY: the caller upholds `tile`'s contract, which includes AVX2 and FMA.
-        unsafe { tile_6x16(kc, a, b, c, ldc, alpha, beta) }
+        unsafe { tile_6x16(kc, a, rs_a, cs_a, b, rs_b, c, ldc, alpha, beta) }
     }
 }
 
 #[target_feature(enable = "avx2,fma")]
-unsafe fn tile_6x16(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, alpha: f32, beta: f32) {
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile_6x16(
+    kc: usize,
+    a: *const f32,
+    rs_a: usize,
+    cs_a: usize,
+    b: *const f32,
+    rs_b: usize,
+    c: *mut f32,
+    ldc: usize,
+    alpha: f32,
+    beta: f32,
+) {
     let mut acc = [[_mm256_setzero_ps(); 2]; MR];
     // SAFETY: as in `MicroKernel::tile`.
     unsafe {
         let (mut a, mut b) = (a, b);
         for _ in 0..kc {
-            let b0 = _mm256_load_ps(b);
-            let b1 = _mm256_load_ps(b.add(8));
+            let b0 = _mm256_loadu_ps(b);
+            let b1 = _mm256_loadu_ps(b.add(8));
             for (i, row) in acc.iter_mut().enumerate() {
-                let ai = _mm256_broadcast_ss(&*a.add(i));
+                let ai = _mm256_broadcast_ss(&*a.add(i * rs_a));
                 row[0] = _mm256_fmadd_ps(ai, b0, row[0]);
                 row[1] = _mm256_fmadd_ps(ai, b1, row[1]);
             }
-            a = a.add(MR);
-            b = b.add(NR);
+            a = a.add(cs_a);
+            b = b.add(rs_b);
         }
         let alpha = _mm256_set1_ps(alpha);
         for (i, row) in acc.iter().enumerate() {

@@ -20,30 +20,48 @@ impl MicroKernel for Avx512 {
     const MR: usize = MR;
     const NR: usize = NR;
 
-    unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, alpha: f32, beta: f32) {
+    unsafe fn tile(
+        kc: usize,
+        a: *const f32,
+        rs_a: usize,
+        cs_a: usize,
+        b: *const f32,
+        rs_b: usize,
+        c: *mut f32,
+        ldc: usize,
+        alpha: f32,
+        beta: f32,
+    ) {
         // SAFETY: the caller upholds `tile`'s contract, which includes AVX-512F.
-        unsafe { tile_10x32(kc, a, b, c, ldc, alpha, beta) }
+        unsafe { tile_10x32(kc, a, rs_a, cs_a, b, rs_b, c, ldc, alpha, beta) }
     }
 }
 
 #[target_feature(enable = "avx512f")]
-unsafe fn tile_10x32(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, alpha: f32, beta: f32) {
-    let mut acc = [[_mm512_setzero_ps(); 2]; MR];
-    // SAFETY: `a` and `b` hold `kc` groups of MR and NR floats, aligned to
-    // 64 bytes; `c` is valid for the MR x NR tile (see `MicroKernel::tile`).
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile_10x32(
+    kc: usize,
+    a: *const f32,
+    rs_a: usize,
+    cs_a: usize,
+    b: *const f32,
+    rs_b: usize,
+    c: *mut f32,
+    ldc: usize,
+    alpha: f32,
+    beta: f32,
+) {
+    // SAFETY: as in `MicroKernel::tile`.
     unsafe {
-        let (mut a, mut b) = (a, b);
-        for _ in 0..kc {
-            let b0 = _mm512_load_ps(b);
-            let b1 = _mm512_load_ps(b.add(16));
-            for (i, row) in acc.iter_mut().enumerate() {
-                let ai = _mm512_set1_ps(*a.add(i));
-                row[0] = _mm512_fmadd_ps(ai, b0, row[0]);
-                row[1] = _mm512_fmadd_ps(ai, b1, row[1]);
-            }
-            a = a.add(MR);
-            b = b.add(NR);
+        // Ask for C's tile now: its rows arrive while the product runs,
+        // instead of stalling the stores at the end.
+        for i in 0..MR {
+            _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc).cast());
+            _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc + 31).cast());
         }
+        // A packed or transposed has its MR elements of a step side by side:
+        // constant offsets then replace a chain of pointer increments.
+        let acc = if rs_a == 1 { product::<true>(kc, a, 1, cs_a, b, rs_b) } else { product::<false>(kc, a, rs_a, cs_a, b, rs_b) };
         let alpha = _mm512_set1_ps(alpha);
         for (i, row) in acc.iter().enumerate() {
             let c_row = c.add(i * ldc);
@@ -56,4 +74,36 @@ unsafe fn tile_10x32(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: 
             }
         }
     }
+}
+
+/// The `MR x NR` product of A's `MR x kc` block and B's `kc x NR` block,
+/// in registers.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn product<const UNIT_ROWS: bool>(
+    kc: usize,
+    a: *const f32,
+    rs_a: usize,
+    cs_a: usize,
+    b: *const f32,
+    rs_b: usize,
+) -> [[__m512; 2]; MR] {
+    let rs_a = if UNIT_ROWS { 1 } else { rs_a };
+    let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+    // SAFETY: as in `MicroKernel::tile`.
+    unsafe {
+        let (mut a, mut b) = (a, b);
+        for _ in 0..kc {
+            let b0 = _mm512_loadu_ps(b);
+            let b1 = _mm512_loadu_ps(b.add(16));
+            for (i, row) in acc.iter_mut().enumerate() {
+                let ai = _mm512_set1_ps(*a.add(i * rs_a));
+                row[0] = _mm512_fmadd_ps(ai, b0, row[0]);
+                row[1] = _mm512_fmadd_ps(ai, b1, row[1]);
+            }
+            a = a.add(cs_a);
+            b = b.add(rs_b);
+        }
+    }
+    acc
 }

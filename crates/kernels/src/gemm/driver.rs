@@ -1,19 +1,27 @@
 //! The loop nest around the micro-kernel, and its split over threads.
 //!
 //! ```text
-//! for jc in 0..n step NC                 block of B columns
-//!   for pc in 0..k step KC               block of depth
-//!     pack B[pc.., jc..] (KC x NC)       shared by every task, stays in L2
-//!     for each task (PANELS_PER_TASK row panels of C, in parallel)
-//!       for ir in the task's panels
-//!         pack A[ir.., pc..] (MR x KC)   stays in L1
-//!         for jr in 0..NC step NR
-//!           micro-kernel: C[ir.., jc + jr..] (MR x NR)
+//! for jc in 0..n step NC                     block of B columns
+//!   for pc in 0..k step KC                   block of depth
+//!     pack the B block (KC x NC) if needed   shared by every task, stays in L2
+//!     for each task, in parallel             a block of rows x columns of C
+//!       for ir in the task's row panels      A: MR x KC, packed if it pays, in L1
+//!         for jr in the task's column panels
+//!           micro-kernel: C[ir.., jr..] (MR x NR)
 //! ```
 //!
+//! The micro-kernel only broadcasts single elements of A, which it can read
+//! through any strides, so A needs packing only where packing pays: when
+//! its panel meets many B panels (and for the last, partial panel, padded
+//! with zero rows). B is read in place when it is row-major and M is small
+//! (each B panel then meets few A panels and packing would cost as much as
+//! it saves), and packed otherwise; a partial panel at the right edge is
+//! always packed, padded with zeros.
+//!
 //! Every element of C is summed in the same order (KC blocks in turn, each
-//! by one micro-kernel call) whichever task and thread computes it, so the
-//! result never depends on the number of threads.
+//! by one micro-kernel call on the same tile) whichever task and thread
+//! computes it, and the tasks depend on the shape only, so the result never
+//! depends on the number of threads.
 
 use std::cell::RefCell;
 
@@ -21,10 +29,9 @@ use rayon::prelude::*;
 
 use super::kernel::MicroKernel;
 use super::pack::{Operand, pack_a, pack_b};
-use super::params::{KC, NC, PANELS_PER_TASK, PARALLEL_THRESHOLD};
+use super::params::{KC, NC, PACK_A_MIN_COLS, PACK_B_MIN_ROWS, PARALLEL_THRESHOLD, TASK_COL_PANELS, TASK_ROW_PANELS};
 
-/// 64-byte aligned storage, so that packed panels start on cache lines and
-/// the kernels can use aligned loads.
+/// 64-byte aligned storage, so that packed panels start on cache lines.
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
 struct Line([f32; 16]);
@@ -61,6 +68,15 @@ fn with_buf<R>(key: &'static std::thread::LocalKey<RefCell<AlignedBuf>>, f: impl
     })
 }
 
+/// C's base pointer, shared by tasks that write disjoint tiles.
+#[derive(Clone, Copy)]
+struct TilePtr(*mut f32);
+// SAFETY: tasks write disjoint tiles of C (see `gemm`), so sharing the
+// pointer between threads cannot race.
+unsafe impl Send for TilePtr {}
+// SAFETY: as above.
+unsafe impl Sync for TilePtr {}
+
 /// `C = alpha * A B + beta * C` for logical `m x k` A and `k x n` B; `c`
 /// spans exactly rows `0..m` (the last one `n` long). Sizes are non-zero.
 #[allow(clippy::too_many_arguments)]
@@ -75,63 +91,123 @@ pub fn gemm<K: MicroKernel>(
     c: &mut [f32],
     ldc: usize,
 ) {
+    debug_assert_eq!(c.len(), (m - 1) * ldc + n);
     let parallel = m.saturating_mul(n).saturating_mul(k) >= PARALLEL_THRESHOLD && rayon::current_num_threads() > 1;
-    let rows_per_task = K::MR * PANELS_PER_TASK;
+    // Two plans. Few rows (a training batch): tasks are small blocks of C,
+    // so both threads have work, and A and B are read where they lie when
+    // their layout allows. Many rows: tasks are row panels across the whole
+    // block of B, which is packed once and shared; each task packs its own
+    // A panels, which then meet every B panel of the block.
+    let many_rows = m >= PACK_B_MIN_ROWS;
+    let b_direct = b.col_stride == 1 && !many_rows;
+    let task_rows = K::MR * TASK_ROW_PANELS;
+    let task_cols = if many_rows { NC } else { K::NR * TASK_COL_PANELS };
+    let c_ptr = TilePtr(c.as_mut_ptr());
     with_buf(&B_BLOCK, |bbuf| {
         for jc in (0..n).step_by(NC) {
             let nc = NC.min(n - jc);
             let panels = nc.div_ceil(K::NR);
+            // Packing A costs a pass over it per KC block, repaid when each
+            // of its panels meets several B panels; packed panels also avoid
+            // the cache-set conflicts of rows a power of two apart.
+            let pack_a_panels = many_rows && nc >= PACK_A_MIN_COLS;
             for pc in (0..k).step_by(KC) {
                 let kc = KC.min(k - pc);
                 let beta = if pc == 0 { beta } else { 1.0 };
-                let packed_b = bbuf.get(panels * kc * K::NR);
+                // Pack what is not read in place: everything, or only the
+                // partial panel at the right edge.
+                let first_packed = if b_direct { nc / K::NR } else { 0 };
+                let packed = bbuf.get((panels - first_packed) * kc * K::NR);
                 let pack_panel = |(j, dst): (usize, &mut [f32])| {
-                    let col = j * K::NR;
+                    let col = (first_packed + j) * K::NR;
                     pack_b(&b, pc, kc, jc + col, K::NR.min(nc - col), K::NR, dst);
                 };
-                if parallel {
-                    packed_b.par_chunks_mut(kc * K::NR).enumerate().for_each(pack_panel);
+                if parallel && panels - first_packed > 1 {
+                    packed.par_chunks_mut(kc * K::NR).enumerate().for_each(pack_panel);
                 } else {
-                    packed_b.chunks_mut(kc * K::NR).enumerate().for_each(pack_panel);
+                    packed.chunks_mut(kc * K::NR).enumerate().for_each(pack_panel);
                 }
-                let packed_b = &*packed_b;
-                let task = |(t, c_rows): (usize, &mut [f32])| {
-                    let row0 = t * rows_per_task;
-                    let rows = rows_per_task.min(m - row0);
+                let b_panel = |j: usize| -> (&[f32], usize) {
+                    if j < first_packed {
+                        (&b.data[pc * b.row_stride + jc + j * K::NR..], b.row_stride)
+                    } else {
+                        (&packed[(j - first_packed) * kc * K::NR..], K::NR)
+                    }
+                };
+                let row_tasks = m.div_ceil(task_rows);
+                let tasks = row_tasks * nc.div_ceil(task_cols);
+                let task = |t: usize| {
+                    let (row0, col0) = ((t % row_tasks) * task_rows, (t / row_tasks) * task_cols);
+                    let (rows, cols) = (task_rows.min(m - row0), task_cols.min(nc - col0));
                     with_buf(&A_PANEL, |abuf| {
-                        let packed_a = abuf.get(kc * K::MR);
-                        for ir in (0..rows).step_by(K::MR) {
-                            let mr = K::MR.min(rows - ir);
-                            pack_a(&a, row0 + ir, mr, pc, kc, K::MR, packed_a);
-                            for j in 0..panels {
-                                let col = j * K::NR;
-                                let nr = K::NR.min(nc - col);
-                                let b_panel = &packed_b[j * kc * K::NR..(j + 1) * kc * K::NR];
-                                tile::<K>(kc, packed_a, b_panel, c_rows, ir * ldc + jc + col, ldc, mr, nr, alpha, beta);
+                        let panel_buf = abuf.get(kc * K::MR);
+                        for ir in (row0..row0 + rows).step_by(K::MR) {
+                            let mr = K::MR.min(m - ir);
+                            // A's panel where it lies, or a packed copy (for the
+                            // last rows of A, padded with zero rows so that the
+                            // kernel's MR rows are always readable).
+                            let (a_panel, rs_a, cs_a) = if pack_a_panels || mr < K::MR {
+                                pack_a(&a, ir, mr, pc, kc, K::MR, panel_buf);
+                                (&panel_buf[..], 1, K::MR)
+                            } else {
+                                (&a.data[ir * a.row_stride + pc * a.col_stride..], a.row_stride, a.col_stride)
+                            };
+                            debug_assert!(a_panel.len() > (K::MR - 1) * rs_a + (kc - 1) * cs_a);
+                            for jr in (col0..col0 + cols).step_by(K::NR) {
+                                let nr = K::NR.min(nc - jr);
+                                let (b_panel, rs_b) = b_panel(jr / K::NR);
+                                // SAFETY: the tile (ir.., jc + jr..) of mr x nr is
+                                // inside C (ir + mr <= m, jc + jr + nr <= n), and
+                                // no other task writes it.
+                                unsafe {
+                                    tile::<K>(
+                                        kc,
+                                        a_panel,
+                                        rs_a,
+                                        cs_a,
+                                        b_panel,
+                                        rs_b,
+                                        c_ptr,
+                                        ir * ldc + jc + jr,
+                                        ldc,
+                                        mr,
+                                        nr,
+                                        alpha,
+                                        beta,
+                                    )
+                                };
                             }
                         }
                     })
                 };
-                if parallel {
-                    c.par_chunks_mut(rows_per_task * ldc).enumerate().for_each(task);
+                if parallel && tasks > 1 {
+                    (0..tasks).into_par_iter().for_each(task);
                 } else {
-                    c.chunks_mut(rows_per_task * ldc).enumerate().for_each(task);
+                    (0..tasks).for_each(task);
                 }
             }
         }
     })
 }
 
-/// One `mr x nr` tile of C at `c[offset..]`: straight into C when it is a
-/// full `MR x NR` tile, else through a scratch tile of which only the valid
-/// part is written back.
+/// One `mr x nr` tile of C at `offset`: straight into C when it is a full
+/// `MR x NR` tile, else through a scratch tile of which only the valid part
+/// is written back.
+///
+/// # Safety
+/// `a` is readable for MR rows and `kc` columns through `rs_a`, `cs_a`; the
+/// `mr x nr` tile at `c + offset` (rows `ldc` apart) lies inside C and no one
+/// else accesses it meanwhile.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn tile<K: MicroKernel>(
+unsafe fn tile<K: MicroKernel>(
     kc: usize,
     a: &[f32],
-    b: &[f32],
-    c: &mut [f32],
+    rs_a: usize,
+    cs_a: usize,
+    b_panel: &[f32],
+    rs_b: usize,
+    c: TilePtr,
     offset: usize,
     ldc: usize,
     mr: usize,
@@ -139,27 +215,45 @@ fn tile<K: MicroKernel>(
     alpha: f32,
     beta: f32,
 ) {
-    debug_assert!(a.len() >= kc * K::MR && b.len() >= kc * K::NR);
+    // B panels narrower than NR are packed with zero padding, so the
+    // kernel's NR columns are always readable.
+    debug_assert!(b_panel.len() >= (kc - 1) * rs_b + K::NR);
     if mr == K::MR && nr == K::NR {
-        // The tile's last element, (MR - 1) * ldc + NR - 1 past `offset`, is
-        // inside `c`: checked here so the kernel's raw writes are in bounds.
-        assert!(offset + (K::MR - 1) * ldc + K::NR <= c.len());
-        // SAFETY: the packed panels hold kc * MR and kc * NR floats. The A
-        // panel starts an AlignedBuf; B panels start `j * kc * NR` floats
-        // into one, a multiple of 64 bytes whenever NR is a multiple of 16
-        // (the kernels with aligned loads: AVX2 and AVX-512). The tile is
-        // in bounds (asserted) and the kernel's ISA was checked by
-        // `sgemm_with`.
-        unsafe { K::tile(kc, a.as_ptr(), b.as_ptr(), c.as_mut_ptr().add(offset), ldc, alpha, beta) };
-        return;
+        // SAFETY: A and B are readable as the kernel needs (above and the
+        // caller's contract); the tile is inside C (the caller's contract);
+        // the ISA was checked by `sgemm_with`.
+        unsafe { K::tile(kc, a.as_ptr(), rs_a, cs_a, b_panel.as_ptr(), rs_b, c.0.add(offset), ldc, alpha, beta) };
+    } else {
+        let mut scratch = Scratch([0.0; SCRATCH]);
+        assert!(K::MR * K::NR <= SCRATCH);
+        // SAFETY: as above, with the scratch tile (NR apart) as C and beta = 0.
+        unsafe {
+            K::tile(kc, a.as_ptr(), rs_a, cs_a, b_panel.as_ptr(), rs_b, scratch.0.as_mut_ptr(), K::NR, 1.0, 0.0);
+            write_back(&scratch.0, K::NR, c, offset, ldc, mr, nr, alpha, beta);
+        }
     }
-    let mut scratch = Scratch([0.0; SCRATCH]);
-    assert!(K::MR * K::NR <= SCRATCH);
-    // SAFETY: as above, with the scratch tile (NR apart) as C and beta = 0.
-    unsafe { K::tile(kc, a.as_ptr(), b.as_ptr(), scratch.0.as_mut_ptr(), K::NR, 1.0, 0.0) };
+}
+
+/// `C = alpha * tile + beta * C` on the valid `mr x nr` part.
+///
+/// # Safety
+/// As [`tile`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn write_back(
+    tile: &[f32],
+    ld_tile: usize,
+    c: TilePtr,
+    offset: usize,
+    ldc: usize,
+    mr: usize,
+    nr: usize,
+    alpha: f32,
+    beta: f32,
+) {
     for r in 0..mr {
-        let row = &mut c[offset + r * ldc..offset + r * ldc + nr];
-        let ab = &scratch.0[r * K::NR..r * K::NR + nr];
+        // SAFETY: row r of the tile is inside C (the caller's contract).
+        let row = unsafe { std::slice::from_raw_parts_mut(c.0.add(offset + r * ldc), nr) };
+        let ab = &tile[r * ld_tile..r * ld_tile + nr];
         if beta == 0.0 {
             row.iter_mut().zip(ab).for_each(|(c, &ab)| *c = alpha * ab);
         } else {

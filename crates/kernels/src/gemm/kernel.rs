@@ -2,9 +2,16 @@
 
 use std::sync::OnceLock;
 
-/// A register-blocked micro-kernel: multiplies a packed `kc x MR` micro-panel
-/// of A by a packed `kc x NR` micro-panel of B and writes the `MR x NR` tile
+/// A register-blocked micro-kernel: multiplies a `MR x kc` block of A by a
+/// `kc x NR` block of B and writes the `MR x NR` tile
 /// `C = alpha * AB + beta * C`.
+///
+/// A is read through strides, element `(i, p)` at `a[i * rs_a + p * cs_a]`,
+/// so the kernel takes a packed micro-panel (`rs_a = 1`, `cs_a = MR`) or A
+/// where it lies, row-major (`lda`, 1) or transposed (1, `lda`), only ever
+/// broadcasting single elements. B's rows are `NR` contiguous floats,
+/// `rs_b` apart: a packed micro-panel (`rs_b = NR`) or B itself when it is
+/// row-major (`rs_b = ldb`).
 pub trait MicroKernel {
     /// Rows of the C tile.
     const MR: usize;
@@ -14,11 +21,23 @@ pub trait MicroKernel {
     /// Computes one full tile.
     ///
     /// # Safety
-    /// `a` holds `kc * MR` floats and `b` holds `kc * NR` floats, both
-    /// aligned to 64 bytes; `c` is valid for `MR` rows of `NR` floats spaced
-    /// `ldc` apart (read only when `beta != 0`); the CPU has the kernel's
-    /// instruction set.
-    unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, alpha: f32, beta: f32);
+    /// Every element `(i, p)` of A for `i < MR`, `p < kc` and every
+    /// `b[p * rs_b + j]` for `j < NR` is readable; `c` is valid for `MR`
+    /// rows of `NR` floats spaced `ldc` apart (read only when `beta != 0`);
+    /// the CPU has the kernel's instruction set.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile(
+        kc: usize,
+        a: *const f32,
+        rs_a: usize,
+        cs_a: usize,
+        b: *const f32,
+        rs_b: usize,
+        c: *mut f32,
+        ldc: usize,
+        alpha: f32,
+        beta: f32,
+    );
 }
 
 /// An instruction set with a micro-kernel.

@@ -67,10 +67,15 @@ pub fn pack_b(b: &Operand, row0: usize, depth: usize, col0: usize, cols: usize, 
         }
     } else if b.row_stride == 1 {
         // Stored transposed: each logical column is contiguous in memory.
-        for c in 0..cols {
-            let start = (col0 + c) * b.col_stride + row0;
-            for (p, &v) in b.data[start..start + depth].iter().enumerate() {
-                dst[p * nr + c] = v;
+        // Go 16 rows at a time so the destination lines being filled
+        // (16 x nr floats) stay in L1 while every column visits them.
+        for p0 in (0..depth).step_by(16) {
+            let rows = 16.min(depth - p0);
+            for c in 0..cols {
+                let start = (col0 + c) * b.col_stride + row0 + p0;
+                for (p, &v) in b.data[start..start + rows].iter().enumerate() {
+                    dst[(p0 + p) * nr + c] = v;
+                }
             }
         }
     } else {

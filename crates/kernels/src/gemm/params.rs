@@ -3,9 +3,9 @@
 //! reasonable on other x86-64 parts.
 //!
 //! The loop nest keeps three things in three levels of cache:
-//! - one packed micro-panel of A, `KC x MR` floats, in L1 while it meets
-//!   every micro-panel of B (10 KiB at KC = 256, MR = 10: a third of L1,
-//!   leaving room for the B panel streaming through);
+//! - one `MR x KC` panel of A in L1 while it meets every micro-panel of B
+//!   of its task (10 KiB at KC = 256, MR = 10: a third of L1, leaving room
+//!   for the B panels streaming through);
 //! - the packed block of B, `KC x NC` floats, in L2 while every row panel of
 //!   A meets it (512 KiB at KC = 256, NC = 512: half of L2);
 //! - C itself is touched once per KC block.
@@ -24,7 +24,23 @@ pub const NC: usize = 512;
 /// it saves on products that take less than ~50 µs.
 pub const PARALLEL_THRESHOLD: usize = 1 << 21;
 
-/// Number of A micro-panels one parallel task computes. Tasks are the unit
-/// of work-splitting, and their boundaries do not depend on the number of
-/// threads, so neither do the results.
-pub const PANELS_PER_TASK: usize = 2;
+/// A parallel task computes `TASK_ROW_PANELS x TASK_COL_PANELS` tiles of C.
+/// Tasks are the unit of work-splitting; their boundaries depend on the
+/// shape only, never on the number of threads, and so neither do the
+/// results. Splitting columns too keeps two threads busy on products with
+/// few rows (a batch of 50 or 100).
+pub const TASK_ROW_PANELS: usize = 2;
+
+/// See [`TASK_ROW_PANELS`].
+pub const TASK_COL_PANELS: usize = 4;
+
+/// Below this many rows of C, B is read where it lies instead of packed
+/// (when it is row-major): each B panel then meets at most a few A panels,
+/// and packing it would cost about as much as it saves.
+pub const PACK_B_MIN_ROWS: usize = 256;
+
+/// From this many columns of C on, A is packed (once per KC block, shared
+/// by all tasks): each A panel then meets at least eight B panels of
+/// AVX-512's 32 columns, which repays the copy. Narrower products read A
+/// where it lies.
+pub const PACK_A_MIN_COLS: usize = 256;

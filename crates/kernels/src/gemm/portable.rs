@@ -18,13 +18,28 @@ impl MicroKernel for Portable {
     const MR: usize = MR;
     const NR: usize = NR;
 
-    unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, alpha: f32, beta: f32) {
-        // SAFETY: as in `MicroKernel::tile`; this kernel needs no CPU feature.
-        let (a, b) = unsafe { (std::slice::from_raw_parts(a, kc * MR), std::slice::from_raw_parts(b, kc * NR)) };
+    unsafe fn tile(
+        kc: usize,
+        a: *const f32,
+        rs_a: usize,
+        cs_a: usize,
+        b: *const f32,
+        rs_b: usize,
+        c: *mut f32,
+        ldc: usize,
+        alpha: f32,
+        beta: f32,
+    ) {
         let mut acc = [f32x8::ZERO; MR];
-        for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(NR)) {
-            let bv = f32x8::from(<[f32; NR]>::try_from(bp).expect("NR floats"));
-            for (row, &ai) in acc.iter_mut().zip(ap) {
+        for p in 0..kc {
+            // SAFETY: as in `MicroKernel::tile`; this kernel needs no CPU feature.
+            let (bv, a_col) = unsafe {
+                let bp = std::slice::from_raw_parts(b.add(p * rs_b), NR);
+                (f32x8::from(<[f32; NR]>::try_from(bp).expect("NR floats")), a.add(p * cs_a))
+            };
+            for (i, row) in acc.iter_mut().enumerate() {
+                // SAFETY: element (i, p) of A is readable.
+                let ai = unsafe { *a_col.add(i * rs_a) };
                 *row = f32x8::splat(ai).mul_add(bv, *row);
             }
         }
