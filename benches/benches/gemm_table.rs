@@ -38,9 +38,21 @@ fn main() {
 /// Measures every product at this process's thread count and prints
 /// `index impl gflops` lines.
 fn child(threads: usize) {
-    rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().unwrap();
+    // Measure from inside the pool, as training runs: the measuring thread is
+    // one of the `threads` workers, not an extra thread competing with them.
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .unwrap();
+    rayon::scope(|_| measure(threads));
+}
+
+fn measure(threads: usize) {
     let budget = Duration::from_millis(
-        std::env::var("GEMM_TABLE_MS_PER_SHAPE").ok().and_then(|v| v.parse().ok()).unwrap_or(1500),
+        std::env::var("GEMM_TABLE_MS_PER_SHAPE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1500),
     );
     let filter = std::env::var("GEMM_TABLE_FILTER").unwrap_or_default();
     for (index, &p) in PRODUCTS.iter().enumerate() {
@@ -84,7 +96,12 @@ fn parent() {
     let (avx512, avx2) = (peak_of(Isa::Avx512), peak_of(Isa::Avx2));
     // The machine's peak: the faster of its vector units, one thread; then
     // both threads at once.
-    let best = || peak_of(Isa::Avx512).into_iter().chain(peak_of(Isa::Avx2)).fold(0.0, f64::max);
+    let best = || {
+        peak_of(Isa::Avx512)
+            .into_iter()
+            .chain(peak_of(Isa::Avx2))
+            .fold(0.0, f64::max)
+    };
     let peak1 = avx512.into_iter().chain(avx2).reduce(f64::max);
     let peak2 = peak1.map(|_| {
         let other = std::thread::spawn(best);
@@ -110,15 +127,20 @@ fn parent() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         for line in String::from_utf8_lossy(&out.stdout).lines() {
             let f: Vec<&str> = line.split_whitespace().collect();
-            let (i, w, g): (usize, usize, f64) =
-                (f[0].parse().unwrap(), IMPLS.iter().position(|&x| x == f[1]).unwrap(), f[2].parse().unwrap());
+            let (i, w, g): (usize, usize, f64) = (
+                f[0].parse().unwrap(),
+                IMPLS.iter().position(|&x| x == f[1]).unwrap(),
+                f[2].parse().unwrap(),
+            );
             results[i][slot][w] = g;
         }
     }
     println!();
     println!("GFLOP/s, median of alternating rounds; % = ours against the FMA peak at that thread count");
     println!();
-    println!("| shape (M x K x N) | role | ours 1t | matrixmultiply 1t | gemm 1t | % peak 1t | ours 2t | matrixmultiply 2t | gemm 2t | % peak 2t |");
+    println!(
+        "| shape (M x K x N) | role | ours 1t | matrixmultiply 1t | gemm 1t | % peak 1t | ours 2t | matrixmultiply 2t | gemm 2t | % peak 2t |"
+    );
     println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (p, r) in PRODUCTS.iter().zip(&results) {
         if r[0][0].is_nan() {
@@ -127,7 +149,11 @@ fn parent() {
         let pct = |g: f64, peak: Option<f64>| peak.map(|pk| format!("{:.0}%", 100.0 * g / pk)).unwrap_or("-".into());
         let mark = |row: &[f64; 3], w: usize| {
             let best = row.iter().cloned().fold(f64::NAN, f64::max);
-            if row[w] == best { format!("**{:.1}**", row[w]) } else { format!("{:.1}", row[w]) }
+            if row[w] == best {
+                format!("**{:.1}**", row[w])
+            } else {
+                format!("{:.1}", row[w])
+            }
         };
         println!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",

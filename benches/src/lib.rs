@@ -33,8 +33,21 @@ impl Product {
 
     /// `m x k x n` with `T` marking a transposed operand, e.g. `784x100x512 (AᵀB)`.
     pub fn label(&self) -> String {
-        let t = |t: Transpose, name: &str| if t == Transpose::Yes { format!("{name}ᵀ") } else { name.to_string() };
-        format!("{}x{}x{} ({}{})", self.m, self.k, self.n, t(self.ta, "A"), t(self.tb, "B"))
+        let t = |t: Transpose, name: &str| {
+            if t == Transpose::Yes {
+                format!("{name}ᵀ")
+            } else {
+                name.to_string()
+            }
+        };
+        format!(
+            "{}x{}x{} ({}{})",
+            self.m,
+            self.k,
+            self.n,
+            t(self.ta, "A"),
+            t(self.tb, "B")
+        )
     }
 }
 
@@ -99,7 +112,21 @@ impl Operands {
         let p = self.p;
         let lda = if p.ta == N { p.k } else { p.m };
         let ldb = if p.tb == N { p.n } else { p.k };
-        kernels::sgemm(p.ta, p.tb, p.m, p.n, p.k, 1.0, &self.a, lda, &self.b, ldb, 0.0, &mut self.c, p.n);
+        kernels::sgemm(
+            p.ta,
+            p.tb,
+            p.m,
+            p.n,
+            p.k,
+            1.0,
+            &self.a,
+            lda,
+            &self.b,
+            ldb,
+            0.0,
+            &mut self.c,
+            p.n,
+        );
     }
 
     /// `matrixmultiply::sgemm` (its threads come from `MATMUL_NUM_THREADS`).
@@ -133,7 +160,11 @@ impl Operands {
         let p = self.p;
         let (rsa, csa) = self.strides(p.ta, p.m, p.k);
         let (rsb, csb) = self.strides(p.tb, p.k, p.n);
-        let parallelism = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
+        let parallelism = if threads > 1 {
+            gemm::Parallelism::Rayon(threads)
+        } else {
+            gemm::Parallelism::None
+        };
         // SAFETY: the buffers hold the operands with these strides; `gemm`
         // computes dst = alpha dst + beta lhs rhs, and alpha = 0 with
         // read_dst = false overwrites dst.

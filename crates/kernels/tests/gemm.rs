@@ -68,7 +68,17 @@ impl std::fmt::Debug for Case {
 
 impl Case {
     #[allow(clippy::too_many_arguments)]
-    fn new(ta: Transpose, tb: Transpose, m: usize, n: usize, k: usize, pads: [usize; 3], alpha: f32, beta: f32, seed: u64) -> Case {
+    fn new(
+        ta: Transpose,
+        tb: Transpose,
+        m: usize,
+        n: usize,
+        k: usize,
+        pads: [usize; 3],
+        alpha: f32,
+        beta: f32,
+        seed: u64,
+    ) -> Case {
         let stored = |t, rows, cols| if t == Transpose::No { (rows, cols) } else { (cols, rows) };
         let (ar, ac) = stored(ta, m, k);
         let (br, bc) = stored(tb, k, n);
@@ -121,10 +131,15 @@ impl Case {
                     sum += t;
                     abs += t.abs();
                 }
-                let old = if self.beta == 0.0 { 0.0 } else { self.c[i * self.ldc + j] as f64 };
+                let old = if self.beta == 0.0 {
+                    0.0
+                } else {
+                    self.c[i * self.ldc + j] as f64
+                };
                 let want = self.alpha as f64 * sum + self.beta as f64 * old;
-                let tol = (self.k as f64 + 2.0) * eps * (self.alpha.abs() as f64 * abs + (self.beta as f64 * old).abs())
-                    + f32::MIN_POSITIVE as f64;
+                let tol =
+                    (self.k as f64 + 2.0) * eps * (self.alpha.abs() as f64 * abs + (self.beta as f64 * old).abs())
+                        + f32::MIN_POSITIVE as f64;
                 let g = got[i * self.ldc + j] as f64;
                 prop_assert!(
                     (g - want).abs() <= tol,
@@ -191,7 +206,11 @@ fn block_and_edge_boundaries() {
     ];
     for isa in Isa::ALL.into_iter().filter(|&isa| supported(isa)) {
         for &(m, n, k) in &shapes {
-            for (ta, tb) in [(Transpose::No, Transpose::No), (Transpose::Yes, Transpose::No), (Transpose::No, Transpose::Yes)] {
+            for (ta, tb) in [
+                (Transpose::No, Transpose::No),
+                (Transpose::Yes, Transpose::No),
+                (Transpose::No, Transpose::Yes),
+            ] {
                 let case = Case::new(ta, tb, m, n, k, [1, 0, 2], 1.0, 0.5, (m * n * k) as u64);
                 check_isa(isa, &case).unwrap();
             }
@@ -214,7 +233,11 @@ fn results_do_not_depend_on_the_number_of_threads() {
                     pool.install(|| case.run(isa)).iter().map(|x| x.to_bits()).collect()
                 })
                 .collect();
-            assert!(runs[0] == runs[1] && runs[1] == runs[2], "{}: results differ between thread counts", isa.name());
+            assert!(
+                runs[0] == runs[1] && runs[1] == runs[2],
+                "{}: results differ between thread counts",
+                isa.name()
+            );
         }
     }
 }
@@ -225,7 +248,22 @@ fn beta_zero_ignores_nan_in_c() {
         let a = vec![1.0; 40 * 7];
         let b = vec![2.0; 7 * 50];
         let mut c = vec![f32::NAN; 40 * 50];
-        sgemm_with(isa, Transpose::No, Transpose::No, 40, 50, 7, 1.0, &a, 7, &b, 50, 0.0, &mut c, 50);
+        sgemm_with(
+            isa,
+            Transpose::No,
+            Transpose::No,
+            40,
+            50,
+            7,
+            1.0,
+            &a,
+            7,
+            &b,
+            50,
+            0.0,
+            &mut c,
+            50,
+        );
         assert!(c.iter().all(|&x| x == 14.0), "{}", isa.name());
     }
 }
@@ -233,7 +271,22 @@ fn beta_zero_ignores_nan_in_c() {
 #[test]
 fn k_zero_only_scales_c() {
     let mut c = [2.0, 4.0];
-    sgemm_with(Isa::Portable, Transpose::No, Transpose::No, 1, 2, 0, 1.0, &[], 1, &[], 2, 0.5, &mut c, 2);
+    sgemm_with(
+        Isa::Portable,
+        Transpose::No,
+        Transpose::No,
+        1,
+        2,
+        0,
+        1.0,
+        &[],
+        1,
+        &[],
+        2,
+        0.5,
+        &mut c,
+        2,
+    );
     assert_eq!(c, [1.0, 2.0]);
 }
 

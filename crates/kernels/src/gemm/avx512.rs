@@ -61,7 +61,11 @@ unsafe fn tile_10x32(
         }
         // A packed or transposed has its MR elements of a step side by side:
         // constant offsets then replace a chain of pointer increments.
-        let acc = if rs_a == 1 { product::<true>(kc, a, 1, cs_a, b, rs_b) } else { product::<false>(kc, a, rs_a, cs_a, b, rs_b) };
+        let acc = if rs_a == 1 {
+            product::<true>(kc, a, 1, cs_a, b, rs_b)
+        } else {
+            product::<false>(kc, a, rs_a, cs_a, b, rs_b)
+        };
         let alpha = _mm512_set1_ps(alpha);
         for (i, row) in acc.iter().enumerate() {
             let c_row = c.add(i * ldc);

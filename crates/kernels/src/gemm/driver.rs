@@ -150,7 +150,11 @@ pub fn gemm<K: MicroKernel>(
                                 pack_a(&a, ir, mr, pc, kc, K::MR, panel_buf);
                                 (&panel_buf[..], 1, K::MR)
                             } else {
-                                (&a.data[ir * a.row_stride + pc * a.col_stride..], a.row_stride, a.col_stride)
+                                (
+                                    &a.data[ir * a.row_stride + pc * a.col_stride..],
+                                    a.row_stride,
+                                    a.col_stride,
+                                )
                             };
                             debug_assert!(a_panel.len() > (K::MR - 1) * rs_a + (kc - 1) * cs_a);
                             for jr in (col0..col0 + cols).step_by(K::NR) {
@@ -222,13 +226,37 @@ unsafe fn tile<K: MicroKernel>(
         // SAFETY: A and B are readable as the kernel needs (above and the
         // caller's contract); the tile is inside C (the caller's contract);
         // the ISA was checked by `sgemm_with`.
-        unsafe { K::tile(kc, a.as_ptr(), rs_a, cs_a, b_panel.as_ptr(), rs_b, c.0.add(offset), ldc, alpha, beta) };
+        unsafe {
+            K::tile(
+                kc,
+                a.as_ptr(),
+                rs_a,
+                cs_a,
+                b_panel.as_ptr(),
+                rs_b,
+                c.0.add(offset),
+                ldc,
+                alpha,
+                beta,
+            )
+        };
     } else {
         let mut scratch = Scratch([0.0; SCRATCH]);
         assert!(K::MR * K::NR <= SCRATCH);
         // SAFETY: as above, with the scratch tile (NR apart) as C and beta = 0.
         unsafe {
-            K::tile(kc, a.as_ptr(), rs_a, cs_a, b_panel.as_ptr(), rs_b, scratch.0.as_mut_ptr(), K::NR, 1.0, 0.0);
+            K::tile(
+                kc,
+                a.as_ptr(),
+                rs_a,
+                cs_a,
+                b_panel.as_ptr(),
+                rs_b,
+                scratch.0.as_mut_ptr(),
+                K::NR,
+                1.0,
+                0.0,
+            );
             write_back(&scratch.0, K::NR, c, offset, ldc, mr, nr, alpha, beta);
         }
     }

@@ -93,7 +93,11 @@ impl Isa {
 
     /// The fastest kernel this CPU supports.
     pub fn detect() -> Isa {
-        Isa::ALL.into_iter().rev().find(|isa| isa.is_supported()).unwrap_or(Isa::Portable)
+        Isa::ALL
+            .into_iter()
+            .rev()
+            .find(|isa| isa.is_supported())
+            .unwrap_or(Isa::Portable)
     }
 
     /// Parses a kernel's name and checks that this CPU supports it.
@@ -102,7 +106,11 @@ impl Isa {
             .into_iter()
             .find(|isa| isa.name() == name.trim().to_ascii_lowercase())
             .ok_or_else(|| KernelError::Unknown(name.into()))?;
-        if isa.is_supported() { Ok(isa) } else { Err(KernelError::Unsupported(isa.name())) }
+        if isa.is_supported() {
+            Ok(isa)
+        } else {
+            Err(KernelError::Unsupported(isa.name()))
+        }
     }
 
     /// The kernel `MNIST_KERNEL` asks for, or the fastest one when it is unset.

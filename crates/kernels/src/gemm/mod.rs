@@ -14,6 +14,7 @@
 //! - `pack.rs`: packing; `params.rs`: the blocking constants and why;
 //! - `kernel.rs`: the micro-kernel contract and the choice of kernel;
 //! - `avx512.rs`, `avx2.rs`, `portable.rs`: one micro-kernel each;
+//! - `narrow.rs`: products with at most 16 columns, as dot products (AVX-512);
 //! - `reference.rs`: the naive product the tests compare against.
 
 #[cfg(target_arch = "x86_64")]
@@ -22,6 +23,8 @@ mod avx2;
 mod avx512;
 mod driver;
 mod kernel;
+#[cfg(target_arch = "x86_64")]
+mod narrow;
 mod pack;
 pub mod params;
 mod portable;
@@ -69,7 +72,22 @@ pub fn sgemm(
     c: &mut [f32],
     ldc: usize,
 ) {
-    sgemm_with(Isa::selected(), transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    sgemm_with(
+        Isa::selected(),
+        transa,
+        transb,
+        m,
+        n,
+        k,
+        alpha,
+        a,
+        lda,
+        b,
+        ldb,
+        beta,
+        c,
+        ldc,
+    )
 }
 
 /// [`sgemm`] with the given kernel, for tests and benchmarks that compare
@@ -114,6 +132,10 @@ pub fn sgemm_with(
         Isa::Portable => driver::gemm::<portable::Portable>(m, n, k, alpha, a, b, beta, c, ldc),
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => driver::gemm::<avx2::Avx2>(m, n, k, alpha, a, b, beta, c, ldc),
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: AVX-512F is supported (asserted above); `c` spans rows
+        // 0..m and the operands were checked against their sizes.
+        Isa::Avx512 if narrow::applies(n, &a) => unsafe { narrow::gemm(m, n, k, alpha, a, b, beta, c, ldc) },
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => driver::gemm::<avx512::Avx512>(m, n, k, alpha, a, b, beta, c, ldc),
         #[cfg(not(target_arch = "x86_64"))]
@@ -175,4 +197,3 @@ fn scale_c(c: &mut [f32], m: usize, n: usize, ldc: usize, beta: f32) {
         }
     }
 }
-

@@ -35,7 +35,10 @@ impl MicroKernel for Portable {
             // SAFETY: as in `MicroKernel::tile`; this kernel needs no CPU feature.
             let (bv, a_col) = unsafe {
                 let bp = std::slice::from_raw_parts(b.add(p * rs_b), NR);
-                (f32x8::from(<[f32; NR]>::try_from(bp).expect("NR floats")), a.add(p * cs_a))
+                (
+                    f32x8::from(<[f32; NR]>::try_from(bp).expect("NR floats")),
+                    a.add(p * cs_a),
+                )
             };
             for (i, row) in acc.iter_mut().enumerate() {
                 // SAFETY: element (i, p) of A is readable.
