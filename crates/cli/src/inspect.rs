@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use mnist_io::files::{self, ALL_FILES, IMAGES_MAGIC, LABELS_MAGIC, sha256_hex};
 use mnist_io::{DataError, idx};
 
-pub fn run(paths: &[PathBuf]) -> Result<(), Box<dyn Error>> {
+pub fn run(paths: &[PathBuf]) -> Result<(), Box<dyn Error + Send + Sync>> {
     for path in paths {
         describe(path)?;
     }
@@ -32,7 +32,7 @@ fn expected_magic(path: &Path, content: &[u8]) -> Option<u32> {
     }
 }
 
-fn describe(path: &Path) -> Result<(), Box<dyn Error>> {
+fn describe(path: &Path) -> Result<(), Box<dyn Error + Send + Sync>> {
     let raw = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     if raw.is_empty() {
         return Err(DataError::Empty { path: path.into() }.into());

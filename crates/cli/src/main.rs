@@ -15,7 +15,9 @@ use clap::{Parser, Subcommand};
     about = "Train and inspect neural networks on MNIST, from scratch on the CPU",
     long_about = "Train and inspect neural networks on MNIST, from scratch on the CPU.\n\n\
 The data is looked for in --data-dir, else $MNIST_DATA_DIR, else data/mnist;\n\
-`cargo xtask fetch-data` puts it there."
+`cargo xtask fetch-data` puts it there.\n\n\
+Environment: RAYON_NUM_THREADS sets the number of threads (default: one per core);\n\
+MNIST_KERNEL=portable|avx2|avx512 forces a GEMM kernel (default: the fastest this CPU has)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -34,12 +36,30 @@ enum Command {
     },
 }
 
+/// The threads that compute: rayon's (RAYON_NUM_THREADS, else one per
+/// core), each with denormals flushed to zero; and the kernel named by
+/// MNIST_KERNEL checked once, so a bad value is an error, not a panic.
+fn compute_pool() -> Result<rayon::ThreadPool, Box<dyn std::error::Error + Send + Sync>> {
+    kernels::Isa::from_env()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .start_handler(|_| {
+            kernels::denormals::flush_denormals();
+        })
+        .build()?;
+    Ok(pool)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Train(args) => train::run(&args),
-        Command::Inspect { files } => inspect::run(&files),
-    };
+    let result = compute_pool().and_then(|pool| {
+        // The whole command runs on one of the pool's threads, so the
+        // kernels' parallel loops start from inside the pool (no hand-off
+        // to it per product) and every thread flushes denormals.
+        pool.install(|| match cli.command {
+            Command::Train(args) => train::run(&args),
+            Command::Inspect { files } => inspect::run(&files),
+        })
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -5,12 +5,13 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
-use mnist_io::{CLASSES, IMAGE_PIXELS, Mnist, Split, Subset, Verify};
+use cli::epoch::{Batch, accuracy, run_epoch};
+use mnist_io::{CLASSES, IMAGE_PIXELS, Mnist, Split, Verify};
 use nn::{Classifier, Dense, Init, Relu, Sequential};
 use optim::GradientDescent;
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
-use tensor::{Shape, Tensor};
+use tensor::Shape;
 
 /// The kinds of network `train` builds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -66,7 +67,7 @@ pub struct TrainArgs {
 }
 
 /// Builds the network `args` describe, drawing its initial weights from `rng`.
-fn build(args: &TrainArgs, rng: &mut Xoshiro256PlusPlus) -> Result<Sequential, Box<dyn Error>> {
+fn build(args: &TrainArgs, rng: &mut Xoshiro256PlusPlus) -> Result<Sequential, Box<dyn Error + Send + Sync>> {
     let init = Init::Normal {
         mean: 0.0,
         std: args.init_std,
@@ -89,7 +90,7 @@ fn build(args: &TrainArgs, rng: &mut Xoshiro256PlusPlus) -> Result<Sequential, B
     Ok(model)
 }
 
-pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error>> {
+pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
     if !(args.lr.is_finite() && args.lr > 0.0) {
         return Err(format!("--lr must be a positive number, got {}", args.lr).into());
     }
@@ -123,51 +124,35 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error>> {
         args.lr
     );
 
-    let batch_size = args.batch_size as usize;
-    let mut x = Tensor::default();
-    let mut labels = Vec::with_capacity(batch_size);
+    let mut batch = Batch::default();
     let started = Instant::now();
     for epoch in 1..=args.epochs {
-        let order = data.train.shuffled_indices(&mut rng);
-        let mut cost_sum = 0.0f64;
-        let mut batches = 0usize;
-        for indices in order.chunks(batch_size) {
-            x.set_dims(&[indices.len(), IMAGE_PIXELS]);
-            data.train.gather(indices, x.data_mut(), &mut labels);
-            cost_sum += net.train_step(&x, &labels, &mut optimizer)? as f64;
-            batches += 1;
-        }
-        println!("Epoch: {epoch:04} cost = {:.9}", cost_sum / batches.max(1) as f64);
+        let cost = run_epoch(
+            &mut net,
+            &data.train,
+            args.batch_size as usize,
+            &mut optimizer,
+            &mut rng,
+            &mut batch,
+        )?;
+        println!("Epoch: {epoch:04} cost = {cost:.9}");
     }
     println!("Learning Finished!");
     eprintln!("({:.1} s)", started.elapsed().as_secs_f64());
 
-    let train = accuracy(&mut net, &data.train)?;
-    println!("Train Accuracy: {train:.4}");
+    println!("Train Accuracy: {:.4}", accuracy(&mut net, &data.train, &mut batch)?);
     if !data.validation.is_empty() {
-        println!("Validation Accuracy: {:.4}", accuracy(&mut net, &data.validation)?);
+        println!(
+            "Validation Accuracy: {:.4}",
+            accuracy(&mut net, &data.validation, &mut batch)?
+        );
     }
-    println!("Test Accuracy: {:.4}", accuracy(&mut net, &data.test)?);
+    println!("Test Accuracy: {:.4}", accuracy(&mut net, &data.test, &mut batch)?);
 
     let r = rng.random_range(0..data.test.len());
-    x.set_dims(&[1, IMAGE_PIXELS]);
-    data.test.gather(&[r], x.data_mut(), &mut labels);
-    let predicted = net.predict(&x)?[0];
-    println!("Label: [{}] Prediction: [{predicted}]", labels[0]);
+    batch.x.set_dims(&[1, IMAGE_PIXELS]);
+    data.test.gather(&[r], batch.x.data_mut(), &mut batch.labels);
+    let predicted = net.predict(&batch.x)?[0];
+    println!("Label: [{}] Prediction: [{predicted}]", batch.labels[0]);
     Ok(())
-}
-
-/// Fraction of `subset` the network classifies correctly, in chunks of 1,000.
-fn accuracy(net: &mut Classifier, subset: &Subset) -> Result<f64, Box<dyn Error>> {
-    const CHUNK: usize = 1000;
-    let mut x = Tensor::default();
-    let mut labels = Vec::with_capacity(CHUNK);
-    let mut correct = 0;
-    for start in (0..subset.len()).step_by(CHUNK) {
-        let end = (start + CHUNK).min(subset.len());
-        x.set_dims(&[end - start, IMAGE_PIXELS]);
-        subset.gather_range(start, end, x.data_mut(), &mut labels);
-        correct += net.evaluate(&x, &labels)?.1;
-    }
-    Ok(correct as f64 / subset.len().max(1) as f64)
 }

@@ -8,9 +8,11 @@
 //! - [`activation`]: ReLU and sigmoid, forward and backward.
 //! - [`softmax`]: softmax with cross-entropy, forward and backward.
 //! - [`vector`]: bias add, column sums, scaling.
+//! - [`denormals`]: flush-to-zero for the threads that train.
 //! - [`peak`]: this machine's peak FMA rate, to quote speeds against.
 
 pub mod activation;
+pub mod denormals;
 pub mod gemm;
 pub mod peak;
 pub mod softmax;

@@ -15,8 +15,10 @@
 //! assert_eq!(w, [0.0, 3.0]);
 //! ```
 
+mod adam;
 mod gradient_descent;
 
+pub use adam::{Adam, AdamConfig, BiasCorrection};
 pub use gradient_descent::GradientDescent;
 
 /// An update rule for parameters, applied one parameter tensor at a time.
