@@ -5,7 +5,7 @@
 //! a third of its 32-wide tile. Here the vectors run along k instead: each
 //! element of C is a dot product of a row of A with a column of B, both
 //! contiguous (B is transposed once into `n x k` if it is not already
-//! stored that way), and a block of 2 rows x up to 10 columns keeps 20
+//! stored that way), and a block of 3 rows x up to 5 columns keeps 15
 //! independent accumulators busy, 16 lanes each, with no lane wasted.
 //! The sums are reduced across lanes at the end, always in the same order,
 //! so the result does not depend on the number of threads either.
@@ -20,8 +20,14 @@ use super::params::PARALLEL_THRESHOLD;
 /// The widest product this path takes.
 pub const MAX_N: usize = 16;
 
-/// Rows of C per parallel task (a multiple of the 2-row block).
-const TASK_ROWS: usize = 16;
+/// Rows of A and columns of B of one block of dot products: 15 accumulators,
+/// and 8 loads for 15 FMAs. (4 x 5 made LLVM spill accumulators to the
+/// stack, costing a fifth of the speed.)
+const ROWS: usize = 3;
+const COLS: usize = 5;
+
+/// Rows of C per parallel task (a multiple of ROWS).
+const TASK_ROWS: usize = 15;
 
 /// True when this path applies: few columns and A's rows contiguous.
 pub fn applies(n: usize, a: &Operand) -> bool {
@@ -47,33 +53,65 @@ pub unsafe fn gemm(
 ) {
     // Bᵀ as `n` contiguous rows of `k`: B itself when it is stored
     // transposed, else a copy.
-    let mut copy = Vec::new();
-    let (bt, ldbt) = if b.row_stride == 1 {
-        (b.data, b.col_stride)
-    } else {
+    if b.row_stride == 1 {
+        // SAFETY: passed on from the caller.
+        return unsafe { dots(m, n, k, alpha, a, b.data, b.col_stride, beta, c, ldc) };
+    }
+    BT.with(|cell| {
+        let mut fresh = Vec::new();
+        let mut held = cell.try_borrow_mut();
+        let copy = match held.as_deref_mut() {
+            Ok(buf) => buf,
+            Err(_) => &mut fresh,
+        };
+        copy.clear();
         copy.resize(n * k, 0.0);
         for p in 0..k {
             for (j, &v) in b.data[p * b.row_stride..p * b.row_stride + n].iter().enumerate() {
                 copy[j * k + p] = v;
             }
         }
-        (&copy[..], k)
-    };
+        // SAFETY: passed on from the caller; the copy is Bᵀ, `k` apart.
+        unsafe { dots(m, n, k, alpha, a, copy, k, beta, c, ldc) }
+    })
+}
+
+thread_local! {
+    // Bᵀ for B stored row-major, kept from call to call.
+    static BT: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The dot products once Bᵀ is contiguous by rows, `ldbt` apart.
+///
+/// # Safety
+/// As [`gemm`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn dots(
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: Operand,
+    bt: &[f32],
+    ldbt: usize,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
     let task = |(t, c_rows): (usize, &mut [f32])| {
         let row0 = t * TASK_ROWS;
         let rows = TASK_ROWS.min(m - row0);
-        for r in (0..rows).step_by(2) {
-            let pair = 2.min(rows - r);
-            for j0 in (0..n).step_by(10) {
-                let nj = 10.min(n - j0);
-                let a0 = &a.data[(row0 + r) * a.row_stride..];
-                let a1 = &a.data[(row0 + r + pair - 1) * a.row_stride..];
-                let b0 = &bt[j0 * ldbt..];
-                // SAFETY: rows `row0 + r` and `row0 + r + pair - 1` of A and
-                // rows j0..j0 + nj of Bᵀ hold k floats each; AVX-512F is the
-                // caller's contract.
-                let sums = unsafe { dot_block_n(k, a0, a1, b0, ldbt, nj) };
-                for (i, sums) in sums.iter().enumerate().take(pair) {
+        for r in (0..rows).step_by(ROWS) {
+            let block = ROWS.min(rows - r);
+            // A short last block repeats its last row; only real rows are written.
+            let a_rows: [&[f32]; ROWS] =
+                std::array::from_fn(|i| &a.data[(row0 + r + i.min(block - 1)) * a.row_stride..]);
+            for j0 in (0..n).step_by(COLS) {
+                let nj = COLS.min(n - j0);
+                // SAFETY: the rows of A and rows j0..j0 + nj of Bᵀ hold k
+                // floats each; AVX-512F is the caller's contract.
+                let sums = unsafe { dot_block_n(k, &a_rows, &bt[j0 * ldbt..], ldbt, nj) };
+                for (i, sums) in sums.iter().enumerate().take(block) {
                     let row = &mut c_rows[(r + i) * ldc + j0..(r + i) * ldc + j0 + nj];
                     for (cj, &s) in row.iter_mut().zip(sums) {
                         *cj = if beta == 0.0 { alpha * s } else { alpha * s + beta * *cj };
@@ -90,69 +128,63 @@ pub unsafe fn gemm(
     }
 }
 
-/// [`dot_block`] for `nj` in 1..=10, each count compiled on its own so that
-/// the accumulators are registers, not an array indexed at run time.
+/// [`dot_block`] for `nj` in 1..=COLS, each count compiled on its own so
+/// that the accumulators are registers, not an array indexed at run time.
 ///
 /// # Safety
 /// As [`dot_block`].
 #[inline]
-unsafe fn dot_block_n(k: usize, a0: &[f32], a1: &[f32], bt: &[f32], ldbt: usize, nj: usize) -> [[f32; 10]; 2] {
+unsafe fn dot_block_n(k: usize, a: &[&[f32]; ROWS], bt: &[f32], ldbt: usize, nj: usize) -> [[f32; COLS]; ROWS] {
     // SAFETY: the caller's contract is `dot_block`'s.
     unsafe {
         match nj {
-            1 => dot_block::<1>(k, a0, a1, bt, ldbt),
-            2 => dot_block::<2>(k, a0, a1, bt, ldbt),
-            3 => dot_block::<3>(k, a0, a1, bt, ldbt),
-            4 => dot_block::<4>(k, a0, a1, bt, ldbt),
-            5 => dot_block::<5>(k, a0, a1, bt, ldbt),
-            6 => dot_block::<6>(k, a0, a1, bt, ldbt),
-            7 => dot_block::<7>(k, a0, a1, bt, ldbt),
-            8 => dot_block::<8>(k, a0, a1, bt, ldbt),
-            9 => dot_block::<9>(k, a0, a1, bt, ldbt),
-            _ => dot_block::<10>(k, a0, a1, bt, ldbt),
+            1 => dot_block::<1>(k, a, bt, ldbt),
+            2 => dot_block::<2>(k, a, bt, ldbt),
+            3 => dot_block::<3>(k, a, bt, ldbt),
+            4 => dot_block::<4>(k, a, bt, ldbt),
+            _ => dot_block::<5>(k, a, bt, ldbt),
         }
     }
 }
 
-/// Dot products of rows `a0`, `a1` of A with `NJ <= 10` rows of Bᵀ
-/// (`ldbt` apart), each `k` long.
+/// Dot products of `ROWS` rows of A with `NJ <= COLS` rows of Bᵀ (`ldbt`
+/// apart), each `k` long: `ROWS x NJ` accumulators, and per 16 steps of k
+/// `ROWS + NJ` loads for `ROWS * NJ` FMAs.
 ///
 /// # Safety
-/// AVX-512F; `a0`, `a1` and the `NJ` rows of `bt` hold `k` floats each.
-// Indexing both accumulator rows by `j` reads more plainly than zipping them.
-#[allow(clippy::needless_range_loop)]
+/// AVX-512F; the rows of `a` and the `NJ` rows of `bt` hold `k` floats each.
+#[allow(clippy::needless_range_loop)] // acc[i][j] with x[i]: plainer than zips
 #[target_feature(enable = "avx512f")]
-unsafe fn dot_block<const NJ: usize>(k: usize, a0: &[f32], a1: &[f32], bt: &[f32], ldbt: usize) -> [[f32; 10]; 2] {
-    debug_assert!(a0.len() >= k && a1.len() >= k && NJ <= 10 && bt.len() >= (NJ - 1) * ldbt + k);
-    let mut acc = [[_mm512_setzero_ps(); NJ]; 2];
-    let (a0, a1, bt) = (a0.as_ptr(), a1.as_ptr(), bt.as_ptr());
-    let full = k / 16 * 16;
-    // SAFETY: every load stays below k in its row (the tail is masked).
-    unsafe {
-        for p in (0..full).step_by(16) {
-            let x0 = _mm512_loadu_ps(a0.add(p));
-            let x1 = _mm512_loadu_ps(a1.add(p));
+unsafe fn dot_block<const NJ: usize>(k: usize, a: &[&[f32]; ROWS], bt: &[f32], ldbt: usize) -> [[f32; COLS]; ROWS] {
+    debug_assert!(a.iter().all(|r| r.len() >= k) && NJ <= COLS && bt.len() >= (NJ - 1) * ldbt + k);
+    let mut acc = [[_mm512_setzero_ps(); NJ]; ROWS];
+    let (a0, a1, a2) = (a[0].as_ptr(), a[1].as_ptr(), a[2].as_ptr());
+    let bt = bt.as_ptr();
+    let mut p = 0;
+    // No closures in here: a closure does not inherit `target_feature`, and
+    // an intrinsic it calls is then a real call that spills every register.
+    while p < k {
+        let mask: __mmask16 = if k - p >= 16 { 0xffff } else { (1u16 << (k - p)) - 1 };
+        // SAFETY: the mask keeps every load below k in its row.
+        unsafe {
+            let x = [
+                _mm512_maskz_loadu_ps(mask, a0.add(p)),
+                _mm512_maskz_loadu_ps(mask, a1.add(p)),
+                _mm512_maskz_loadu_ps(mask, a2.add(p)),
+            ];
             for j in 0..NJ {
-                let y = _mm512_loadu_ps(bt.add(j * ldbt + p));
-                acc[0][j] = _mm512_fmadd_ps(x0, y, acc[0][j]);
-                acc[1][j] = _mm512_fmadd_ps(x1, y, acc[1][j]);
+                let y = _mm512_maskz_loadu_ps(mask, bt.add(j * ldbt + p));
+                for i in 0..ROWS {
+                    acc[i][j] = _mm512_fmadd_ps(x[i], y, acc[i][j]);
+                }
             }
         }
-        if full < k {
-            let mask: __mmask16 = (1u16 << (k - full)) - 1;
-            let x0 = _mm512_maskz_loadu_ps(mask, a0.add(full));
-            let x1 = _mm512_maskz_loadu_ps(mask, a1.add(full));
-            for j in 0..NJ {
-                let y = _mm512_maskz_loadu_ps(mask, bt.add(j * ldbt + full));
-                acc[0][j] = _mm512_fmadd_ps(x0, y, acc[0][j]);
-                acc[1][j] = _mm512_fmadd_ps(x1, y, acc[1][j]);
-            }
-        }
+        p += 16;
     }
-    let mut sums = [[0.0f32; 10]; 2];
-    for (s, v) in sums.iter_mut().zip(&acc) {
-        for j in 0..NJ {
-            s[j] = _mm512_reduce_add_ps(v[j]);
+    let mut sums = [[0.0f32; COLS]; ROWS];
+    for (s, acc) in sums.iter_mut().zip(&acc) {
+        for (s, &v) in s.iter_mut().zip(acc) {
+            *s = _mm512_reduce_add_ps(v);
         }
     }
     sums

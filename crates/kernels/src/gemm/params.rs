@@ -38,9 +38,3 @@ pub const TASK_COL_PANELS: usize = 4;
 /// (when it is row-major): each B panel then meets at most a few A panels,
 /// and packing it would cost about as much as it saves.
 pub const PACK_B_MIN_ROWS: usize = 256;
-
-/// From this many columns of C on, A is packed (once per KC block, shared
-/// by all tasks): each A panel then meets at least eight B panels of
-/// AVX-512's 32 columns, which repays the copy. Narrower products read A
-/// where it lies.
-pub const PACK_A_MIN_COLS: usize = 256;
