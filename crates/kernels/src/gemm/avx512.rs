@@ -9,6 +9,8 @@
 use std::arch::x86_64::*;
 
 use super::kernel::MicroKernel;
+use super::pack::{self, Operand};
+use super::transpose::transpose_16x16;
 
 /// The AVX-512F kernel.
 pub struct Avx512;
@@ -34,6 +36,55 @@ impl MicroKernel for Avx512 {
     ) {
         // SAFETY: the caller upholds `tile`'s contract, which includes AVX-512F.
         unsafe { tile_10x32(kc, a, rs_a, cs_a, b, rs_b, c, ldc, alpha, beta) }
+    }
+
+    fn pack_b(b: &Operand, row0: usize, depth: usize, col0: usize, cols: usize, dst: &mut [f32]) {
+        // A transposed B (its logical columns contiguous) and a full panel:
+        // transpose 16 x 16 blocks in registers instead of element by element.
+        if b.row_stride != 1 || cols != NR {
+            return pack::pack_b(b, row0, depth, col0, cols, NR, dst);
+        }
+        let ld = b.col_stride;
+        let full = depth / 16 * 16;
+        // Every read is inside B (columns col0..col0 + 32, rows row0..row0 +
+        // depth, as the caller's sizes were checked) and every write inside
+        // dst (depth x NR): checked once here for the unchecked loads below.
+        assert!(b.data.len() >= (col0 + NR - 1) * ld + row0 + depth && dst.len() >= depth * NR);
+        for p0 in (0..full).step_by(16) {
+            for c0 in [0, 16] {
+                // SAFETY: AVX-512F: this kernel is only used where the CPU has
+                // it; the bounds were asserted above.
+                unsafe {
+                    transpose_block(
+                        b.data.as_ptr().add((col0 + c0) * ld + row0 + p0),
+                        ld,
+                        dst.as_mut_ptr().add(p0 * NR + c0),
+                    )
+                };
+            }
+        }
+        for p in full..depth {
+            for c in 0..NR {
+                dst[p * NR + c] = b.data[(col0 + c) * ld + row0 + p];
+            }
+        }
+    }
+}
+
+/// Reads 16 rows of 16 floats (`ld` apart) from `src` and writes them
+/// transposed as 16 rows of 16 floats, `NR` apart, at `dst`.
+///
+/// # Safety
+/// AVX-512F; the reads and writes are in bounds.
+#[target_feature(enable = "avx512f")]
+unsafe fn transpose_block(src: *const f32, ld: usize, dst: *mut f32) {
+    // SAFETY: as the function's contract.
+    unsafe {
+        let mut rows: [__m512; 16] = std::array::from_fn(|i| _mm512_loadu_ps(src.add(i * ld)));
+        transpose_16x16(&mut rows);
+        for (i, r) in rows.iter().enumerate() {
+            _mm512_storeu_ps(dst.add(i * NR), *r);
+        }
     }
 }
 

@@ -30,7 +30,7 @@ use std::cell::RefCell;
 use rayon::prelude::*;
 
 use super::kernel::MicroKernel;
-use super::pack::{Operand, pack_a, pack_b};
+use super::pack::{Operand, pack_a};
 use super::params::{KC, NC, PACK_B_MIN_ROWS, PARALLEL_THRESHOLD, TASK_COL_PANELS, TASK_ROW_PANELS};
 
 /// 64-byte aligned storage, so that packed panels start on cache lines.
@@ -117,7 +117,7 @@ pub fn gemm<K: MicroKernel>(
                 let packed = bbuf.get((panels - first_packed) * kc * K::NR);
                 let pack_panel = |(j, dst): (usize, &mut [f32])| {
                     let col = (first_packed + j) * K::NR;
-                    pack_b(&b, pc, kc, jc + col, K::NR.min(nc - col), K::NR, dst);
+                    K::pack_b(&b, pc, kc, jc + col, K::NR.min(nc - col), dst);
                 };
                 if parallel && panels - first_packed > 1 {
                     packed.par_chunks_mut(kc * K::NR).enumerate().for_each(pack_panel);

@@ -2,6 +2,8 @@
 
 use std::sync::OnceLock;
 
+use super::pack::Operand;
+
 /// A register-blocked micro-kernel: multiplies a `MR x kc` block of A by a
 /// `kc x NR` block of B and writes the `MR x NR` tile
 /// `C = alpha * AB + beta * C`.
@@ -38,6 +40,13 @@ pub trait MicroKernel {
         alpha: f32,
         beta: f32,
     );
+
+    /// Packs a `depth x cols` block of B (at most NR columns) as
+    /// [`pack_b`](super::pack::pack_b) does. A kernel may do it faster with
+    /// its own instructions.
+    fn pack_b(b: &Operand, row0: usize, depth: usize, col0: usize, cols: usize, dst: &mut [f32]) {
+        super::pack::pack_b(b, row0, depth, col0, cols, Self::NR, dst);
+    }
 }
 
 /// An instruction set with a micro-kernel.

@@ -29,6 +29,8 @@ mod pack;
 pub mod params;
 mod portable;
 mod reference;
+#[cfg(target_arch = "x86_64")]
+mod transpose;
 
 pub use kernel::{Isa, KERNEL_ENV, KernelError};
 pub use reference::sgemm_naive;
