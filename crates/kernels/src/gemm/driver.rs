@@ -104,12 +104,16 @@ pub fn gemm<K: MicroKernel>(
     let task_rows = K::MR * TASK_ROW_PANELS;
     let task_cols = if many_rows { NC } else { K::NR * TASK_COL_PANELS };
     let c_ptr = TilePtr(c.as_mut_ptr());
+    // Depth blocks of equal size, at most KC: k = 800 runs as 4 x 200
+    // rather than 3 x 256 + 32, whose last thin block would cost a full
+    // pass over C for little work.
+    let kc_block = k.div_ceil(k.div_ceil(KC));
     with_buf(&B_BLOCK, |bbuf| {
         for jc in (0..n).step_by(NC) {
             let nc = NC.min(n - jc);
             let panels = nc.div_ceil(K::NR);
-            for pc in (0..k).step_by(KC) {
-                let kc = KC.min(k - pc);
+            for pc in (0..k).step_by(kc_block) {
+                let kc = kc_block.min(k - pc);
                 let beta = if pc == 0 { beta } else { 1.0 };
                 // Pack what is not read in place: everything, or only the
                 // partial panel at the right edge.
