@@ -58,3 +58,23 @@ pub fn data_dir(flag: Option<&Path>) -> PathBuf {
         _ => DEFAULT_DATA_DIR.into(),
     }
 }
+
+/// Environment variable that makes tests needing the real data fail, rather
+/// than skip, when it is missing (CI sets it).
+pub const REQUIRE_DATA_ENV: &str = "MNIST_REQUIRE_DATA";
+
+/// For tests and benchmarks that need the real MNIST in `dir`: `Some(dir)`
+/// when all four files are there; otherwise prints why the caller skips and
+/// returns `None`, or panics when `MNIST_REQUIRE_DATA` is set.
+pub fn data_dir_for_tests(dir: &Path) -> Option<PathBuf> {
+    if files::ALL_FILES.iter().all(|f| f.find_in(dir).is_ok()) {
+        return Some(dir.into());
+    }
+    assert!(
+        std::env::var_os(REQUIRE_DATA_ENV).is_none(),
+        "{REQUIRE_DATA_ENV} is set but {} lacks the MNIST files",
+        dir.display()
+    );
+    eprintln!("skipped: no MNIST in {} (run `cargo xtask fetch-data`)", dir.display());
+    None
+}

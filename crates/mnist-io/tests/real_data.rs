@@ -8,17 +8,7 @@ use mnist_io::files::ALL_FILES;
 use mnist_io::{Mnist, Split, Verify};
 
 fn data_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist");
-    if ALL_FILES.iter().all(|f| f.find_in(&dir).is_ok()) {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("MNIST_REQUIRE_DATA").is_none(),
-        "MNIST_REQUIRE_DATA is set but {} lacks the MNIST files",
-        dir.display()
-    );
-    eprintln!("skipped: no MNIST in {} (run `cargo xtask fetch-data`)", dir.display());
-    None
+    mnist_io::data_dir_for_tests(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist"))
 }
 
 #[test]
