@@ -7,8 +7,8 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 use cli::epoch::{Batch, accuracy, run_epoch};
 use mnist_io::{CLASSES, IMAGE_PIXELS, Mnist, Split, Verify};
-use nn::{Classifier, Dense, Init, Relu, Sequential};
-use optim::GradientDescent;
+use nn::{Classifier, Dense, Dropout, DropoutKind, Init, Relu, Sequential};
+use optim::{AdaDelta, AdaGrad, Adam, AdamConfig, GradientDescent, Momentum, Optimizer, RmsProp};
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use tensor::Shape;
@@ -31,6 +31,64 @@ pub enum SplitArg {
     Full,
 }
 
+/// Initialisers, by the names the tutorials' libraries give them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum InitArg {
+    /// N(0, s²) with s from --init-std (TensorFlow's random_normal).
+    Normal,
+    /// Normal with deviation --init-std, redrawn beyond two deviations (TensorFlow's truncated_normal).
+    TruncatedNormal,
+    /// All zeros.
+    Zeros,
+    /// Glorot/Xavier uniform: U(-a, a), a = sqrt(6 / (fan_in + fan_out)).
+    Xavier,
+    /// Glorot/Xavier normal, truncated (Keras' glorot_normal).
+    XavierNormal,
+    /// He normal, truncated, std sqrt(2 / fan_in) after truncation (Keras' he_normal).
+    He,
+    /// He normal, not truncated: N(0, 2 / fan_in) (PyTorch's kaiming_normal_).
+    HeNormal,
+    /// He uniform: U(-a, a), a = sqrt(6 / fan_in).
+    HeUniform,
+    /// LeCun normal, truncated (Keras' lecun_normal).
+    Lecun,
+}
+
+impl InitArg {
+    fn init(self, std: f32) -> Init {
+        match self {
+            InitArg::Normal => Init::Normal { mean: 0.0, std },
+            InitArg::TruncatedNormal => Init::TruncatedNormal { mean: 0.0, std },
+            InitArg::Zeros => Init::Zeros,
+            InitArg::Xavier => Init::XavierUniform,
+            InitArg::XavierNormal => Init::XavierNormal,
+            InitArg::He => Init::HeTruncated,
+            InitArg::HeNormal => Init::HeNormal,
+            InitArg::HeUniform => Init::HeUniform,
+            InitArg::Lecun => Init::LeCunNormal,
+        }
+    }
+}
+
+/// Optimisers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OptimizerArg {
+    /// Plain gradient descent: w -= lr g.
+    Sgd,
+    /// Momentum (--momentum, 0.9 by default).
+    Momentum,
+    /// Nesterov's accelerated gradient (--momentum).
+    Nesterov,
+    /// AdaGrad with epsilon 1e-7, as the NumPy course.
+    Adagrad,
+    /// RMSProp with rho 0.9 and epsilon 1e-7.
+    Rmsprop,
+    /// Adam with TensorFlow's defaults (beta1 0.9, beta2 0.999, epsilon 1e-8).
+    Adam,
+    /// AdaDelta (rho 0.95, epsilon 1e-6); --lr scales its step (1 in the paper).
+    Adadelta,
+}
+
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     /// The network to train.
@@ -39,22 +97,42 @@ pub struct TrainArgs {
     /// Sizes of the hidden ReLU layers of the MLP, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "256,256")]
     hidden: Vec<usize>,
-    /// Learning rate of gradient descent.
+    /// The optimiser.
+    #[arg(long, value_enum, default_value = "sgd")]
+    optimizer: OptimizerArg,
+    /// Learning rate.
     #[arg(long, default_value_t = 0.01)]
     lr: f32,
+    /// Momentum of --optimizer momentum and nesterov.
+    #[arg(long, default_value_t = 0.9)]
+    momentum: f32,
     /// Passes over the training set.
     #[arg(long, default_value_t = 15)]
     epochs: usize,
     /// Images per mini-batch.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     batch_size: u32,
-    /// Seed of every random choice (initial weights, batch order).
+    /// Seed of every random choice (initial weights, batch order, dropout masks).
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Standard deviation of the normal distribution that initialises weights
-    /// and biases (the tutorials' `tf.random_normal` uses 1).
+    /// Initialiser of the weights.
+    #[arg(long, value_enum, default_value = "normal")]
+    init: InitArg,
+    /// Initialiser of the biases (the TensorFlow tutorial draws them from N(0, 1) too).
+    #[arg(long, value_enum, default_value = "normal")]
+    bias_init: InitArg,
+    /// Standard deviation of the normal and truncated-normal initialisers
+    /// (the tutorials' tf.random_normal uses 1).
     #[arg(long, default_value_t = 1.0)]
     init_std: f32,
+    /// Fraction of hidden units dropped in training, after each hidden layer
+    /// (Keras' rate; TensorFlow's keep_prob 0.7 is --dropout 0.3). 0: no dropout.
+    #[arg(long, default_value_t = 0.0)]
+    dropout: f32,
+    /// Scale kept units by 1/keep in training (inverted, as TensorFlow and
+    /// Keras) or scale by keep at test time (the original paper and the NumPy course).
+    #[arg(long, value_enum, default_value = "inverted")]
+    dropout_kind: DropoutKindArg,
     /// How the 60,000 training images are split.
     #[arg(long, value_enum, default_value = "tensorflow")]
     split: SplitArg,
@@ -66,33 +144,67 @@ pub struct TrainArgs {
     no_verify: bool,
 }
 
-/// Builds the network `args` describe, drawing its initial weights from `rng`.
+/// Where dropout scales.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DropoutKindArg {
+    /// Kept units times 1/keep in training; identity at test time.
+    Inverted,
+    /// Kept units unscaled in training; times keep at test time.
+    ScaledAtTest,
+}
+
+/// Builds the network `args` describe, drawing its initial weights (and its
+/// dropout layers' seeds) from `rng`.
 fn build(args: &TrainArgs, rng: &mut Xoshiro256PlusPlus) -> Result<Sequential, Box<dyn Error + Send + Sync>> {
-    let init = Init::Normal {
-        mean: 0.0,
-        std: args.init_std,
-    };
+    let weight_init = args.init.init(args.init_std);
+    let bias_init = args.bias_init.init(args.init_std);
     let mut model = Sequential::new(Shape::new(&[IMAGE_PIXELS]));
     let hidden: &[usize] = match args.model {
         ModelKind::Softmax => &[],
         ModelKind::Mlp => &args.hidden,
+    };
+    let kind = match args.dropout_kind {
+        DropoutKindArg::Inverted => DropoutKind::Inverted,
+        DropoutKindArg::ScaledAtTest => DropoutKind::ScaledAtTest,
     };
     let mut width = IMAGE_PIXELS;
     for &h in hidden {
         if h == 0 {
             return Err("--hidden: a layer needs at least one unit".into());
         }
-        model.push(Dense::new(width, h, &init, &init, rng))?;
+        model.push(Dense::new(width, h, &weight_init, &bias_init, rng))?;
         model.push(Relu)?;
+        if args.dropout > 0.0 {
+            model.push(Dropout::new(1.0 - args.dropout, kind, rng.random()))?;
+        }
         width = h;
     }
-    model.push(Dense::new(width, CLASSES, &init, &init, rng))?;
+    model.push(Dense::new(width, CLASSES, &weight_init, &bias_init, rng))?;
     Ok(model)
+}
+
+fn optimizer(args: &TrainArgs) -> Box<dyn Optimizer> {
+    match args.optimizer {
+        OptimizerArg::Sgd => Box::new(GradientDescent::new(args.lr)),
+        OptimizerArg::Momentum => Box::new(Momentum::new(args.lr, args.momentum)),
+        OptimizerArg::Nesterov => Box::new(Momentum::nesterov(args.lr, args.momentum)),
+        OptimizerArg::Adagrad => Box::new(AdaGrad::new(args.lr, 1e-7)),
+        OptimizerArg::Rmsprop => Box::new(RmsProp::new(args.lr, 0.9, 1e-7)),
+        OptimizerArg::Adam => Box::new(Adam::new(AdamConfig::tensorflow(args.lr))),
+        OptimizerArg::Adadelta => Box::new(AdaDelta::new(args.lr, 0.95, 1e-6)),
+    }
 }
 
 pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
     if !(args.lr.is_finite() && args.lr > 0.0) {
         return Err(format!("--lr must be a positive number, got {}", args.lr).into());
+    }
+    if !(0.0..1.0).contains(&args.dropout) {
+        return Err(format!(
+            "--dropout is the fraction of units dropped, in [0, 1), got {}",
+            args.dropout
+        )
+        .into());
     }
     if !(args.init_std.is_finite() && args.init_std >= 0.0) {
         return Err(format!("--init-std must be a non-negative number, got {}", args.init_std).into());
@@ -111,9 +223,9 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
 
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(args.seed);
     let mut net = Classifier::new(build(args, &mut rng)?);
-    let mut optimizer = GradientDescent::new(args.lr);
+    let mut optimizer = optimizer(args);
     eprintln!(
-        "Training {:?} ({} parameters) on {} images, {} for validation, {} for test; {} epochs of batch {}, lr {}",
+        "Training {:?} ({} parameters) on {} images, {} for validation, {} for test; {} epochs of batch {}, {:?} lr {}",
         args.model,
         net.model.param_count(),
         data.train.len(),
@@ -121,6 +233,7 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
         data.test.len(),
         args.epochs,
         args.batch_size,
+        args.optimizer,
         args.lr
     );
 
@@ -131,7 +244,7 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
             &mut net,
             &data.train,
             args.batch_size as usize,
-            &mut optimizer,
+            optimizer.as_mut(),
             &mut rng,
             &mut batch,
         )?;

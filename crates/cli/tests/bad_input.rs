@@ -163,3 +163,31 @@ fn bad_flags_are_refused() {
         assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
     }
 }
+
+/// Every optimiser, initialiser and kind of dropout runs end to end (on the
+/// small stand-in set) and prints a finite cost.
+#[test]
+fn every_optimizer_initializer_and_dropout_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    fake_mnist(dir.path());
+    let d = dir.path().to_str().unwrap();
+    let runs: Vec<Vec<&str>> = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adadelta"]
+        .iter()
+        .map(|o| vec!["--optimizer", o])
+        .chain(
+            ["normal", "truncated-normal", "zeros", "xavier", "xavier-normal", "he", "he-normal", "he-uniform", "lecun"]
+                .iter()
+                .map(|i| vec!["--init", i, "--bias-init", "zeros"]),
+        )
+        .chain([vec!["--dropout", "0.3"], vec!["--dropout", "0.5", "--dropout-kind", "scaled-at-test"]])
+        .collect();
+    for extra in runs {
+        let mut args = vec!["train", "--data-dir", d, "--no-verify", "--hidden", "32", "--epochs", "1", "--init-std", "0.1"];
+        args.extend(&extra);
+        let out = mnist(&args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let cost: f64 = stdout.lines().find_map(|l| l.strip_prefix("Epoch: 0001 cost = ")).unwrap().parse().unwrap();
+        assert!(cost.is_finite(), "{extra:?}: cost {cost}");
+    }
+}

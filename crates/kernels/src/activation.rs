@@ -48,6 +48,39 @@ pub fn sigmoid_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
     }
 }
 
+/// `y = tanh(x)`.
+pub fn tanh_forward(x: &[f32], y: &mut [f32]) {
+    assert_eq!(x.len(), y.len());
+    for (yi, &xi) in y.iter_mut().zip(x) {
+        *yi = xi.tanh();
+    }
+}
+
+/// `dx = dy * (1 - y²)`.
+pub fn tanh_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    assert!(y.len() == dy.len() && dy.len() == dx.len());
+    for ((dxi, &yi), &dyi) in dx.iter_mut().zip(y).zip(dy) {
+        *dxi = dyi * (1.0 - yi * yi);
+    }
+}
+
+/// `y = x` where `x > 0`, else `slope * x`.
+pub fn leaky_relu_forward(x: &[f32], y: &mut [f32], slope: f32) {
+    assert_eq!(x.len(), y.len());
+    for (yi, &xi) in y.iter_mut().zip(x) {
+        *yi = if xi > 0.0 { xi } else { slope * xi };
+    }
+}
+
+/// `dx = dy` where `x > 0`, else `slope * dy`. Takes the input `x`: with a
+/// negative slope the output's sign alone would do, but not with slope 0.
+pub fn leaky_relu_backward(x: &[f32], dy: &[f32], dx: &mut [f32], slope: f32) {
+    assert!(x.len() == dy.len() && dy.len() == dx.len());
+    for ((dxi, &xi), &dyi) in dx.iter_mut().zip(x).zip(dy) {
+        *dxi = if xi > 0.0 { dyi } else { slope * dyi };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -57,3 +57,58 @@ impl Layer for Sigmoid {
         }
     }
 }
+
+/// `y = tanh(x)`; `dx = dy (1 - y²)`. Any shape.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Tanh;
+
+impl Layer for Tanh {
+    fn kind(&self) -> &'static str {
+        "Tanh"
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, String> {
+        Ok(input.to_vec())
+    }
+
+    fn forward(&mut self, input: &Tensor, output: &mut Tensor, _mode: Mode) {
+        output.set_dims(input.shape().dims());
+        k::tanh_forward(input.data(), output.data_mut());
+    }
+
+    fn backward(&mut self, _input: &Tensor, output: &Tensor, grad_output: &Tensor, grad_input: Option<&mut Tensor>) {
+        if let Some(dx) = grad_input {
+            dx.set_dims(output.shape().dims());
+            k::tanh_backward(output.data(), grad_output.data(), dx.data_mut());
+        }
+    }
+}
+
+/// `y = x` for `x > 0`, else `slope x`; `dx = dy` or `slope dy`. Any shape.
+#[derive(Clone, Copy, Debug)]
+pub struct LeakyRelu {
+    /// The slope for negative inputs (Keras' default is 0.3, PyTorch's 0.01).
+    pub slope: f32,
+}
+
+impl Layer for LeakyRelu {
+    fn kind(&self) -> &'static str {
+        "LeakyReLU"
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, String> {
+        Ok(input.to_vec())
+    }
+
+    fn forward(&mut self, input: &Tensor, output: &mut Tensor, _mode: Mode) {
+        output.set_dims(input.shape().dims());
+        k::leaky_relu_forward(input.data(), output.data_mut(), self.slope);
+    }
+
+    fn backward(&mut self, input: &Tensor, _output: &Tensor, grad_output: &Tensor, grad_input: Option<&mut Tensor>) {
+        if let Some(dx) = grad_input {
+            dx.set_dims(input.shape().dims());
+            k::leaky_relu_backward(input.data(), grad_output.data(), dx.data_mut(), self.slope);
+        }
+    }
+}

@@ -39,8 +39,8 @@ impl Dense {
     ) -> Self {
         let mut weight = Tensor::zeros(Shape::matrix(inputs, outputs));
         let mut bias = Tensor::zeros(Shape::new(&[outputs]));
-        weight_init.fill(weight.data_mut(), rng);
-        bias_init.fill(bias.data_mut(), rng);
+        weight_init.fill(weight.data_mut(), inputs, outputs, rng);
+        bias_init.fill(bias.data_mut(), inputs, outputs, rng);
         Self::from_parts(weight, bias)
     }
 

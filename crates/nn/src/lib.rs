@@ -25,6 +25,7 @@
 mod activation;
 mod classifier;
 mod dense;
+mod dropout;
 mod error;
 pub mod gradcheck;
 mod init;
@@ -32,11 +33,12 @@ mod layer;
 mod loss;
 mod sequential;
 
-pub use activation::{Relu, Sigmoid};
+pub use activation::{LeakyRelu, Relu, Sigmoid, Tanh};
 pub use classifier::Classifier;
 pub use dense::Dense;
+pub use dropout::{Dropout, DropoutKind};
 pub use error::NnError;
-pub use init::Init;
+pub use init::{Init, TRUNCATED_STD};
 pub use layer::{Layer, Mode, ParamMut};
 pub use loss::SoftmaxCrossEntropy;
 pub use sequential::Sequential;

@@ -2,7 +2,7 @@
 //! pass, on random shapes and inputs.
 
 use nn::gradcheck::{Tolerance, check_layer};
-use nn::{Dense, Init, Layer, Relu, Sigmoid, SoftmaxCrossEntropy};
+use nn::{Dense, Dropout, DropoutKind, Init, Layer, LeakyRelu, Relu, Sigmoid, SoftmaxCrossEntropy, Tanh};
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -56,6 +56,26 @@ proptest! {
     #[test]
     fn sigmoid(batch in 1usize..6, width in 1usize..12, seed in any::<u64>()) {
         check(&mut Sigmoid, values(batch * width, seed, -4.0, 4.0), &[batch, width], seed)?;
+    }
+
+    #[test]
+    fn tanh(batch in 1usize..6, width in 1usize..12, seed in any::<u64>()) {
+        check(&mut Tanh, values(batch * width, seed, -3.0, 3.0), &[batch, width], seed)?;
+    }
+
+    #[test]
+    fn leaky_relu(batch in 1usize..6, width in 1usize..12, slope in 0.0f32..0.5, seed in any::<u64>()) {
+        check(&mut LeakyRelu { slope }, away_from_zero(batch * width, seed), &[batch, width], seed)?;
+    }
+
+    /// Train mode with a fixed mask, for both kinds of dropout.
+    #[test]
+    fn dropout(batch in 1usize..6, width in 1usize..12, keep in 0.2f32..1.0, inverted in any::<bool>(), seed in any::<u64>()) {
+        let kind = if inverted { DropoutKind::Inverted } else { DropoutKind::ScaledAtTest };
+        let mut layer = Dropout::new(keep, kind, seed);
+        let mask: Vec<bool> = values(batch * width, seed ^ 2, 0.0, 1.0).iter().map(|&u| u < keep).collect();
+        layer.fix_mask(&mask);
+        check(&mut layer, values(batch * width, seed, -2.0, 2.0), &[batch, width], seed)?;
     }
 
     #[test]

@@ -23,6 +23,9 @@
 //!
 //! The two differ only in where epsilon sits: TensorFlow's epsilon is the
 //! paper's epsilon times `sqrt(1 - beta2^t)`.
+//!
+//! AdamW (`weight_decay > 0`) first shrinks every weight, `w <- w - lr λ w`,
+//! then takes the Adam step: the decay does not pass through the moments.
 
 use crate::Optimizer;
 
@@ -49,6 +52,9 @@ pub struct AdamConfig {
     pub epsilon: f32,
     /// Where the bias correction goes.
     pub correction: BiasCorrection,
+    /// Decoupled weight decay (AdamW, Loshchilov & Hutter 2019): before each
+    /// step, `w <- w - lr * weight_decay * w`. 0 for plain Adam.
+    pub weight_decay: f32,
 }
 
 impl AdamConfig {
@@ -61,6 +67,15 @@ impl AdamConfig {
             beta2: 0.999,
             epsilon: 1e-8,
             correction: BiasCorrection::StepSize,
+            weight_decay: 0.0,
+        }
+    }
+
+    /// AdamW: TensorFlow's defaults with decoupled weight decay.
+    pub fn adamw(lr: f32, weight_decay: f32) -> Self {
+        Self {
+            weight_decay,
+            ..Self::tensorflow(lr)
         }
     }
 }
@@ -111,7 +126,12 @@ impl Optimizer for Adam {
             beta2,
             epsilon,
             correction,
+            weight_decay,
         } = self.config;
+        if weight_decay != 0.0 {
+            let shrink = 1.0 - lr * weight_decay;
+            value.iter_mut().for_each(|w| *w *= shrink);
+        }
         // Bias corrections in f64: beta^t for large t underflows gracefully.
         let c1 = 1.0 - (beta1 as f64).powi(self.step);
         let c2 = 1.0 - (beta2 as f64).powi(self.step);
@@ -129,6 +149,10 @@ impl Optimizer for Adam {
 
     fn learning_rate(&self) -> f32 {
         self.config.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.config.lr = lr;
     }
 }
 

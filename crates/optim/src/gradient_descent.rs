@@ -24,6 +24,10 @@ impl Optimizer for GradientDescent {
     fn learning_rate(&self) -> f32 {
         self.lr
     }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.lr = lr;
+    }
 }
 
 #[cfg(test)]

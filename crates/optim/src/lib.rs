@@ -15,11 +15,20 @@
 //! assert_eq!(w, [0.0, 3.0]);
 //! ```
 
+mod adadelta;
+mod adagrad;
 mod adam;
 mod gradient_descent;
+mod momentum;
+mod rmsprop;
+mod state;
 
+pub use adadelta::AdaDelta;
+pub use adagrad::AdaGrad;
 pub use adam::{Adam, AdamConfig, BiasCorrection};
 pub use gradient_descent::GradientDescent;
+pub use momentum::Momentum;
+pub use rmsprop::RmsProp;
 
 /// An update rule for parameters, applied one parameter tensor at a time.
 pub trait Optimizer: Send {
@@ -31,4 +40,7 @@ pub trait Optimizer: Send {
 
     /// The current learning rate.
     fn learning_rate(&self) -> f32;
+
+    /// Changes the learning rate (for schedules); state is kept.
+    fn set_learning_rate(&mut self, lr: f32);
 }
