@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use cli::epoch::{Batch, accuracy, run_epoch};
 use mnist_io::{CLASSES, IMAGE_PIXELS, Mnist, Split, Verify};
 use nn::{Classifier, Dense, Dropout, DropoutKind, Init, Relu, Sequential};
-use optim::{AdaDelta, AdaGrad, Adam, AdamConfig, GradientDescent, Momentum, Optimizer, RmsProp};
+use optim::{AdaDelta, AdaGrad, Adam, AdamConfig, GradientDescent, Momentum, Optimizer, RmsProp, Schedule};
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use tensor::Shape;
@@ -109,6 +109,11 @@ pub struct TrainArgs {
     /// Passes over the training set.
     #[arg(long, default_value_t = 15)]
     epochs: usize,
+    /// Learning-rate schedule, by epoch: constant, step:EVERY:GAMMA (times
+    /// GAMMA every EVERY epochs), exp:GAMMA (times GAMMA each epoch), cosine
+    /// (to 0 over --epochs), warmup:N (linear over the first N epochs).
+    #[arg(long, default_value = "constant", value_parser = parse_schedule)]
+    schedule: Schedule,
     /// Images per mini-batch.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     batch_size: u32,
@@ -183,6 +188,37 @@ fn build(args: &TrainArgs, rng: &mut Xoshiro256PlusPlus) -> Result<Sequential, B
     Ok(model)
 }
 
+/// Parses `--schedule`.
+fn parse_schedule(text: &str) -> Result<Schedule, String> {
+    let parts: Vec<&str> = text.split(':').collect();
+    let num = |i: usize| -> Result<f64, String> {
+        parts
+            .get(i)
+            .ok_or_else(|| format!("{text:?} lacks a number after its {}th ':'", i))?
+            .parse::<f64>()
+            .map_err(|e| format!("{text:?}: {e}"))
+    };
+    let schedule = match parts[0] {
+        "constant" => Schedule::Constant,
+        "step" => Schedule::Step {
+            every: num(1)? as usize,
+            gamma: num(2)? as f32,
+        },
+        "exp" => Schedule::Exponential { gamma: num(1)? as f32 },
+        // The total is filled in from --epochs by `run`.
+        "cosine" => Schedule::Cosine { total: 0, min: 0.0 },
+        "warmup" => Schedule::Warmup {
+            warmup: num(1)? as usize,
+        },
+        other => {
+            return Err(format!(
+                "{other:?} is not a schedule: constant, step:E:G, exp:G, cosine, warmup:N"
+            ));
+        }
+    };
+    Ok(schedule)
+}
+
 fn optimizer(args: &TrainArgs) -> Box<dyn Optimizer> {
     match args.optimizer {
         OptimizerArg::Sgd => Box::new(GradientDescent::new(args.lr)),
@@ -239,7 +275,15 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
 
     let mut batch = Batch::default();
     let started = Instant::now();
+    let schedule = match args.schedule {
+        Schedule::Cosine { min, .. } => Schedule::Cosine {
+            total: args.epochs,
+            min,
+        },
+        other => other,
+    };
     for epoch in 1..=args.epochs {
+        optimizer.set_learning_rate(schedule.rate(args.lr, epoch - 1));
         let cost = run_epoch(
             &mut net,
             &data.train,

@@ -175,19 +175,57 @@ fn every_optimizer_initializer_and_dropout_runs() {
         .iter()
         .map(|o| vec!["--optimizer", o])
         .chain(
-            ["normal", "truncated-normal", "zeros", "xavier", "xavier-normal", "he", "he-normal", "he-uniform", "lecun"]
-                .iter()
-                .map(|i| vec!["--init", i, "--bias-init", "zeros"]),
+            [
+                "normal",
+                "truncated-normal",
+                "zeros",
+                "xavier",
+                "xavier-normal",
+                "he",
+                "he-normal",
+                "he-uniform",
+                "lecun",
+            ]
+            .iter()
+            .map(|i| vec!["--init", i, "--bias-init", "zeros"]),
         )
-        .chain([vec!["--dropout", "0.3"], vec!["--dropout", "0.5", "--dropout-kind", "scaled-at-test"]])
+        .chain([
+            vec!["--dropout", "0.3"],
+            vec!["--dropout", "0.5", "--dropout-kind", "scaled-at-test"],
+        ])
+        .chain(
+            ["step:1:0.5", "exp:0.9", "cosine", "warmup:2"]
+                .iter()
+                .map(|s| vec!["--schedule", s]),
+        )
         .collect();
     for extra in runs {
-        let mut args = vec!["train", "--data-dir", d, "--no-verify", "--hidden", "32", "--epochs", "1", "--init-std", "0.1"];
+        let mut args = vec![
+            "train",
+            "--data-dir",
+            d,
+            "--no-verify",
+            "--hidden",
+            "32",
+            "--epochs",
+            "1",
+            "--init-std",
+            "0.1",
+        ];
         args.extend(&extra);
         let out = mnist(&args);
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{extra:?}: {}", String::from_utf8_lossy(&out.stderr));
-        let cost: f64 = stdout.lines().find_map(|l| l.strip_prefix("Epoch: 0001 cost = ")).unwrap().parse().unwrap();
+        assert!(
+            out.status.success(),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let cost: f64 = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("Epoch: 0001 cost = "))
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!(cost.is_finite(), "{extra:?}: cost {cost}");
     }
 }

@@ -66,6 +66,31 @@ pub fn argmax_rows(x: &[f32], classes: usize, out: &mut Vec<u8>) {
     }));
 }
 
+/// Sigmoid with binary cross-entropy, fused like softmax's: returns the
+/// *sum* over all elements of `-(y ln p + (1 - y) ln(1 - p))` with
+/// `p = sigmoid(z)`, writing `p` into `probs`. Computed from `z` directly
+/// (`ln(1 + e^z) - y z`, stably), so saturated outputs cost a finite loss.
+pub fn sigmoid_cross_entropy_forward(logits: &[f32], targets: &[f32], probs: &mut [f32]) -> f64 {
+    assert!(logits.len() == targets.len() && logits.len() == probs.len());
+    let mut total = 0.0f64;
+    for ((p, &z), &y) in probs.iter_mut().zip(logits).zip(targets) {
+        *p = crate::activation::sigmoid(z);
+        // ln(1 + e^z) = max(z, 0) + ln(1 + e^-|z|)
+        let softplus = z.max(0.0) as f64 + (-(z.abs() as f64)).exp().ln_1p();
+        total += softplus - (y * z) as f64;
+    }
+    total
+}
+
+/// The gradient of the mean binary cross-entropy over the batch with respect
+/// to the logits: `dz = (p - y) * scale`, `scale` normally `1 / batch`.
+pub fn sigmoid_cross_entropy_backward(probs: &[f32], targets: &[f32], scale: f32, dz: &mut [f32]) {
+    assert!(probs.len() == targets.len() && probs.len() == dz.len());
+    for ((d, &p), &y) in dz.iter_mut().zip(probs).zip(targets) {
+        *d = (p - y) * scale;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,5 +40,5 @@ pub use dropout::{Dropout, DropoutKind};
 pub use error::NnError;
 pub use init::{Init, TRUNCATED_STD};
 pub use layer::{Layer, Mode, ParamMut};
-pub use loss::SoftmaxCrossEntropy;
+pub use loss::{SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy};
 pub use sequential::Sequential;

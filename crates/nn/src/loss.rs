@@ -56,3 +56,50 @@ fn check_labels(batch: usize, classes: usize, labels: &[u8]) -> Result<(), NnErr
     }
     Ok(())
 }
+
+/// Sigmoid followed by binary cross-entropy, for outputs that are each a
+/// yes/no probability (the XOR experiments). The loss is the mean over the
+/// batch of the sum over outputs; targets are in [0, 1].
+///
+/// Forward: p = sigmoid(z), loss = mean over the batch of
+/// Σ -(y ln p + (1 - y) ln(1 - p)). Backward: dz = (p - y) / batch.
+#[derive(Clone, Debug, Default)]
+pub struct SigmoidBinaryCrossEntropy {
+    probs: Tensor,
+}
+
+impl SigmoidBinaryCrossEntropy {
+    /// A new loss.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The loss of `logits` against `targets` (same shape, values in [0, 1]).
+    pub fn forward(&mut self, logits: &Tensor, targets: &Tensor) -> Result<f32, NnError> {
+        if logits.shape() != targets.shape() {
+            return Err(NnError::Labels(format!(
+                "targets of shape {} for outputs of shape {}",
+                targets.shape(),
+                logits.shape()
+            )));
+        }
+        if let Some(y) = targets.data().iter().find(|y| !(0.0..=1.0).contains(*y)) {
+            return Err(NnError::Labels(format!("binary targets must be in [0, 1], found {y}")));
+        }
+        self.probs.set_dims(logits.shape().dims());
+        let sum = softmax::sigmoid_cross_entropy_forward(logits.data(), targets.data(), self.probs.data_mut());
+        Ok((sum / logits.rows().max(1) as f64) as f32)
+    }
+
+    /// The gradient of the loss with respect to the logits of the last forward.
+    pub fn backward(&self, targets: &Tensor, grad_logits: &mut Tensor) {
+        grad_logits.set_dims(self.probs.shape().dims());
+        let scale = 1.0 / self.probs.rows().max(1) as f32;
+        softmax::sigmoid_cross_entropy_backward(self.probs.data(), targets.data(), scale, grad_logits.data_mut());
+    }
+
+    /// The probabilities of the last forward pass.
+    pub fn probs(&self) -> &Tensor {
+        &self.probs
+    }
+}

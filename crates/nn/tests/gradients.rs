@@ -2,7 +2,10 @@
 //! pass, on random shapes and inputs.
 
 use nn::gradcheck::{Tolerance, check_layer};
-use nn::{Dense, Dropout, DropoutKind, Init, Layer, LeakyRelu, Relu, Sigmoid, SoftmaxCrossEntropy, Tanh};
+use nn::{
+    Dense, Dropout, DropoutKind, Init, Layer, LeakyRelu, Relu, Sigmoid, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy,
+    Tanh,
+};
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -76,6 +79,30 @@ proptest! {
         let mask: Vec<bool> = values(batch * width, seed ^ 2, 0.0, 1.0).iter().map(|&u| u < keep).collect();
         layer.fix_mask(&mask);
         check(&mut layer, values(batch * width, seed, -2.0, 2.0), &[batch, width], seed)?;
+    }
+
+    #[test]
+    fn sigmoid_binary_cross_entropy(batch in 1usize..6, outputs in 1usize..4, seed in any::<u64>()) {
+        let shape = Shape::new(&[batch, outputs]);
+        let logits = values(batch * outputs, seed, -4.0, 4.0);
+        let targets = Tensor::from_vec(shape.clone(), values(batch * outputs, seed ^ 5, 0.0, 1.0));
+        let mut loss = SigmoidBinaryCrossEntropy::new();
+        loss.forward(&Tensor::from_vec(shape.clone(), logits.clone()), &targets).unwrap();
+        let mut grad = Tensor::default();
+        loss.backward(&targets, &mut grad);
+        for i in 0..logits.len() {
+            let mut at = |delta: f32| {
+                let mut z = logits.clone();
+                z[i] += delta;
+                loss.forward(&Tensor::from_vec(shape.clone(), z), &targets).unwrap() as f64
+            };
+            let numerical = (at(EPS) - at(-EPS)) / (2.0 * EPS as f64);
+            let analytic = grad.data()[i] as f64;
+            prop_assert!(
+                (analytic - numerical).abs() <= TOL.abs + TOL.rel * analytic.abs().max(numerical.abs()),
+                "logit {i}: analytic {analytic}, numerical {numerical}"
+            );
+        }
     }
 
     #[test]

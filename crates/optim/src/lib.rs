@@ -21,6 +21,7 @@ mod adam;
 mod gradient_descent;
 mod momentum;
 mod rmsprop;
+mod schedule;
 mod state;
 
 pub use adadelta::AdaDelta;
@@ -29,6 +30,7 @@ pub use adam::{Adam, AdamConfig, BiasCorrection};
 pub use gradient_descent::GradientDescent;
 pub use momentum::Momentum;
 pub use rmsprop::RmsProp;
+pub use schedule::Schedule;
 
 /// An update rule for parameters, applied one parameter tensor at a time.
 pub trait Optimizer: Send {
