@@ -51,3 +51,26 @@ pub fn accuracy(net: &mut Classifier, subset: &Subset, batch: &mut Batch) -> Res
     }
     Ok(correct as f64 / subset.len().max(1) as f64)
 }
+
+/// Trains `net` for `steps` steps on batches of `batch_size` drawn from
+/// `train` uniformly *with replacement* (the NumPy course's
+/// `np.random.choice(train_size, batch_size)`). Returns the mean batch cost.
+pub fn run_steps<R: Rng + ?Sized>(
+    net: &mut Classifier,
+    train: &Subset,
+    batch_size: usize,
+    steps: usize,
+    optimizer: &mut dyn Optimizer,
+    rng: &mut R,
+    batch: &mut Batch,
+) -> Result<f64, NnError> {
+    let mut indices = Vec::with_capacity(batch_size);
+    let mut cost_sum = 0.0f64;
+    for _ in 0..steps {
+        train.sample_indices(batch_size, rng, &mut indices);
+        batch.x.set_dims(&[batch_size, IMAGE_PIXELS]);
+        train.gather(&indices, batch.x.data_mut(), &mut batch.labels);
+        cost_sum += net.train_step(&batch.x, &batch.labels, optimizer)? as f64;
+    }
+    Ok(cost_sum / steps.max(1) as f64)
+}

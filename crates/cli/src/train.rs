@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
-use cli::epoch::{Batch, accuracy, run_epoch};
+use cli::epoch::{Batch, accuracy, run_epoch, run_steps};
 use mnist_io::{CLASSES, IMAGE_PIXELS, Mnist, Split, Verify};
-use nn::{Classifier, Dense, Dropout, DropoutKind, Init, Relu, Sequential};
+use nn::{BatchNorm, Classifier, Dense, Dropout, DropoutKind, Init, Relu, Sequential};
 use optim::{AdaDelta, AdaGrad, Adam, AdamConfig, GradientDescent, Momentum, Optimizer, RmsProp, Schedule};
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -109,6 +109,10 @@ pub struct TrainArgs {
     /// Passes over the training set.
     #[arg(long, default_value_t = 15)]
     epochs: usize,
+    /// Train for this many steps on batches drawn with replacement (the NumPy
+    /// course's way) instead of --epochs; reports every epoch's worth of steps.
+    #[arg(long)]
+    steps: Option<usize>,
     /// Learning-rate schedule, by epoch: constant, step:EVERY:GAMMA (times
     /// GAMMA every EVERY epochs), exp:GAMMA (times GAMMA each epoch), cosine
     /// (to 0 over --epochs), warmup:N (linear over the first N epochs).
@@ -138,6 +142,13 @@ pub struct TrainArgs {
     /// Keras) or scale by keep at test time (the original paper and the NumPy course).
     #[arg(long, value_enum, default_value = "inverted")]
     dropout_kind: DropoutKindArg,
+    /// Batch normalisation after each hidden affine layer, before its ReLU.
+    #[arg(long)]
+    batch_norm: bool,
+    /// L2 weight decay λ: 0.5 λ Σ W² over the weights (not biases) added to
+    /// the loss, as the NumPy course defines it.
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f32,
     /// How the 60,000 training images are split.
     #[arg(long, value_enum, default_value = "tensorflow")]
     split: SplitArg,
@@ -178,6 +189,9 @@ fn build(args: &TrainArgs, rng: &mut Xoshiro256PlusPlus) -> Result<Sequential, B
             return Err("--hidden: a layer needs at least one unit".into());
         }
         model.push(Dense::new(width, h, &weight_init, &bias_init, rng))?;
+        if args.batch_norm {
+            model.push(BatchNorm::new(h, 0.9, 1e-7))?;
+        }
         model.push(Relu)?;
         if args.dropout > 0.0 {
             model.push(Dropout::new(1.0 - args.dropout, kind, rng.random()))?;
@@ -235,6 +249,13 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
     if !(args.lr.is_finite() && args.lr > 0.0) {
         return Err(format!("--lr must be a positive number, got {}", args.lr).into());
     }
+    if !(args.weight_decay.is_finite() && args.weight_decay >= 0.0) {
+        return Err(format!(
+            "--weight-decay must be a non-negative number, got {}",
+            args.weight_decay
+        )
+        .into());
+    }
     if !(0.0..1.0).contains(&args.dropout) {
         return Err(format!(
             "--dropout is the fraction of units dropped, in [0, 1), got {}",
@@ -259,16 +280,19 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
 
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(args.seed);
     let mut net = Classifier::new(build(args, &mut rng)?);
+    net.weight_decay = args.weight_decay;
     let mut optimizer = optimizer(args);
+    let length = match args.steps {
+        Some(steps) => format!("{steps} steps of batch {} drawn with replacement", args.batch_size),
+        None => format!("{} epochs of batch {}", args.epochs, args.batch_size),
+    };
     eprintln!(
-        "Training {:?} ({} parameters) on {} images, {} for validation, {} for test; {} epochs of batch {}, {:?} lr {}",
+        "Training {:?} ({} parameters) on {} images, {} for validation, {} for test; {length}, {:?} lr {}",
         args.model,
         net.model.param_count(),
         data.train.len(),
         data.validation.len(),
         data.test.len(),
-        args.epochs,
-        args.batch_size,
         args.optimizer,
         args.lr
     );
@@ -282,17 +306,44 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
         },
         other => other,
     };
-    for epoch in 1..=args.epochs {
-        optimizer.set_learning_rate(schedule.rate(args.lr, epoch - 1));
-        let cost = run_epoch(
-            &mut net,
-            &data.train,
-            args.batch_size as usize,
-            optimizer.as_mut(),
-            &mut rng,
-            &mut batch,
-        )?;
-        println!("Epoch: {epoch:04} cost = {cost:.9}");
+    match args.steps {
+        None => {
+            for epoch in 1..=args.epochs {
+                optimizer.set_learning_rate(schedule.rate(args.lr, epoch - 1));
+                let cost = run_epoch(
+                    &mut net,
+                    &data.train,
+                    args.batch_size as usize,
+                    optimizer.as_mut(),
+                    &mut rng,
+                    &mut batch,
+                )?;
+                println!("Epoch: {epoch:04} cost = {cost:.9}");
+            }
+        }
+        Some(steps) => {
+            // As the course: an "epoch" is train_size / batch_size steps, and
+            // train and test accuracy are printed after each.
+            let per_epoch = (data.train.len() / args.batch_size as usize).max(1);
+            let mut done = 0;
+            while done < steps {
+                optimizer.set_learning_rate(schedule.rate(args.lr, done / per_epoch));
+                let n = per_epoch.min(steps - done);
+                let cost = run_steps(
+                    &mut net,
+                    &data.train,
+                    args.batch_size as usize,
+                    n,
+                    optimizer.as_mut(),
+                    &mut rng,
+                    &mut batch,
+                )?;
+                done += n;
+                let train = accuracy(&mut net, &data.train, &mut batch)?;
+                let test = accuracy(&mut net, &data.test, &mut batch)?;
+                println!("Step: {done:5} cost = {cost:.9} train acc, test acc | {train:.4}, {test:.4}");
+            }
+        }
     }
     println!("Learning Finished!");
     eprintln!("({:.1} s)", started.elapsed().as_secs_f64());

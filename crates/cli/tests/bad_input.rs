@@ -198,6 +198,7 @@ fn every_optimizer_initializer_and_dropout_runs() {
                 .iter()
                 .map(|s| vec!["--schedule", s]),
         )
+        .chain([vec!["--batch-norm"], vec!["--weight-decay", "0.001"]])
         .collect();
     for extra in runs {
         let mut args = vec![
@@ -228,4 +229,37 @@ fn every_optimizer_initializer_and_dropout_runs() {
             .unwrap();
         assert!(cost.is_finite(), "{extra:?}: cost {cost}");
     }
+}
+
+/// `--steps` trains on batches drawn with replacement and reports, like the
+/// course, after every epoch's worth of steps (5,100 images / 100 = 51).
+#[test]
+fn steps_report_like_the_course() {
+    let dir = tempfile::tempdir().unwrap();
+    fake_mnist(dir.path());
+    let out = mnist(&[
+        "train",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--no-verify",
+        "--split",
+        "full",
+        "--hidden",
+        "16",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.001",
+        "--steps",
+        "120",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let steps: Vec<&str> = stdout.lines().filter(|l| l.starts_with("Step: ")).collect();
+    assert_eq!(steps.len(), 3, "{stdout}");
+    assert!(
+        steps[0].starts_with("Step:    51 cost = ") && steps[2].starts_with("Step:   120 cost = "),
+        "{stdout}"
+    );
+    assert!(steps[2].contains("train acc, test acc | "), "{stdout}");
 }

@@ -11,6 +11,10 @@ use crate::{Mode, NnError, Sequential, SoftmaxCrossEntropy};
 pub struct Classifier {
     /// The network.
     pub model: Sequential,
+    /// L2 weight decay λ, as the NumPy course defines it: `0.5 λ Σ W²` over
+    /// every weight matrix (not biases, not batch norm's gamma and beta) is
+    /// added to the loss, and `λ W` to each weight's gradient. 0: none.
+    pub weight_decay: f32,
     loss: SoftmaxCrossEntropy,
     grad_logits: Tensor,
     predictions: Vec<u8>,
@@ -21,6 +25,7 @@ impl Classifier {
     pub fn new(model: Sequential) -> Self {
         Self {
             model,
+            weight_decay: 0.0,
             loss: SoftmaxCrossEntropy::new(),
             grad_logits: Tensor::default(),
             predictions: Vec::new(),
@@ -31,11 +36,29 @@ impl Classifier {
     /// backward, update. Returns the batch's mean loss before the update.
     pub fn train_step(&mut self, x: &Tensor, labels: &[u8], optimizer: &mut dyn Optimizer) -> Result<f32, NnError> {
         let logits = self.model.forward(x, Mode::Train)?;
-        let loss = self.loss.forward(logits, labels)?;
+        let mut loss = self.loss.forward(logits, labels)?;
         self.loss.backward(labels, &mut self.grad_logits);
         self.model.backward(x, &self.grad_logits);
+        if self.weight_decay != 0.0 {
+            loss += self.decay_weights();
+        }
         self.model.update(optimizer);
         Ok(loss)
+    }
+
+    /// Adds `λ W` to every weight's gradient and returns `0.5 λ Σ W²`.
+    fn decay_weights(&mut self) -> f32 {
+        let lambda = self.weight_decay;
+        let mut penalty = 0.0f64;
+        self.model.visit_params(&mut |p| {
+            if p.name == "weight" {
+                for (g, &w) in p.grad.iter_mut().zip(p.value.iter()) {
+                    *g += lambda * w;
+                    penalty += (w as f64) * (w as f64);
+                }
+            }
+        });
+        (0.5 * lambda as f64 * penalty) as f32
     }
 
     /// Mean loss and the number of correct predictions on the batch `x`.
@@ -52,5 +75,43 @@ impl Classifier {
         let logits = self.model.forward(x, Mode::Eval)?;
         argmax_rows(logits.data(), logits.row_len(), &mut self.predictions);
         Ok(&self.predictions)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Dense, Init};
+    use optim::GradientDescent;
+    use rand::SeedableRng;
+    use tensor::Shape;
+
+    /// With an all-zero input the data gradient of W is zero, so one step
+    /// shows the decay alone: W <- W - lr λ W, biases untouched by it, and
+    /// the loss grows by 0.5 λ Σ W².
+    #[test]
+    fn weight_decay_as_the_course_defines_it() {
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(1);
+        let mut model = Sequential::new(Shape::new(&[3]));
+        model
+            .push(Dense::new(3, 2, &Init::Constant(0.5), &Init::Zeros, &mut rng))
+            .unwrap();
+        let mut net = Classifier::new(model);
+        let x = Tensor::zeros(Shape::new(&[1, 3]));
+        let plain = net.evaluate(&x, &[1]).unwrap().0; // ln 2: zero logits
+        net.weight_decay = 0.1;
+        let loss = net.train_step(&x, &[1], &mut GradientDescent::new(1.0)).unwrap();
+        // 0.5 * 0.1 * 6 * 0.25 = 0.075
+        assert!((loss - plain - 0.075).abs() < 1e-6, "{loss} vs {plain}");
+        let mut weights = Vec::new();
+        net.model
+            .visit_params(&mut |p| weights.push((p.name, p.value.to_vec())));
+        assert!(
+            weights[0].1.iter().all(|&w| (w - 0.45).abs() < 1e-7),
+            "{:?}",
+            weights[0]
+        );
+        // The bias moved by the data gradient only: (p - onehot) = (0.5, -0.5).
+        assert_eq!(weights[1].1, vec![-0.5, 0.5]);
     }
 }

@@ -23,6 +23,7 @@
 //! ```
 
 mod activation;
+mod batch_norm;
 mod classifier;
 mod dense;
 mod dropout;
@@ -34,6 +35,7 @@ mod loss;
 mod sequential;
 
 pub use activation::{LeakyRelu, Relu, Sigmoid, Tanh};
+pub use batch_norm::BatchNorm;
 pub use classifier::Classifier;
 pub use dense::Dense;
 pub use dropout::{Dropout, DropoutKind};

@@ -3,8 +3,8 @@
 
 use nn::gradcheck::{Tolerance, check_layer};
 use nn::{
-    Dense, Dropout, DropoutKind, Init, Layer, LeakyRelu, Relu, Sigmoid, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy,
-    Tanh,
+    BatchNorm, Dense, Dropout, DropoutKind, Init, Layer, LeakyRelu, Relu, Sigmoid, SigmoidBinaryCrossEntropy,
+    SoftmaxCrossEntropy, Tanh,
 };
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -59,6 +59,27 @@ proptest! {
     #[test]
     fn sigmoid(batch in 1usize..6, width in 1usize..12, seed in any::<u64>()) {
         check(&mut Sigmoid, values(batch * width, seed, -4.0, 4.0), &[batch, width], seed)?;
+    }
+
+    /// Training mode: batch statistics, so every output depends on every
+    /// input of its feature. Batches of 3 or more, spread out: with one
+    /// example the output is beta whatever the input, and when a feature's
+    /// values nearly coincide its normalisation turns too sharply for a
+    /// finite difference to follow.
+    #[test]
+    fn batch_norm(batch in 3usize..7, features in 1usize..6, seed in any::<u64>()) {
+        let mut layer = BatchNorm::new(features, 0.9, 1e-5);
+        let gamma_beta = values(2 * features, seed ^ 7, 0.5, 1.5);
+        let mut k = 0;
+        layer.visit_params(&mut |p| {
+            p.value.copy_from_slice(&gamma_beta[k * features..(k + 1) * features]);
+            k += 1;
+        });
+        // Each feature's values a unit apart plus noise: a spread batch, where
+        // the normalisation is smooth at the scale of the finite difference.
+        let noise = values(batch * features, seed, -0.25, 0.25);
+        let x = (0..batch * features).map(|i| (i / features) as f32 - batch as f32 / 2.0 + noise[i]).collect();
+        check(&mut layer, x, &[batch, features], seed)?;
     }
 
     #[test]
