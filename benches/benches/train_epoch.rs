@@ -22,6 +22,7 @@ use std::time::Instant;
 use cli::epoch::{Batch, accuracy, run_epoch};
 use kernels::gemm::Isa;
 use kernels::peak::fma_gflops;
+use mnist_io::augment::Augment;
 use mnist_io::{Mnist, Split, Verify};
 use nn::{Classifier, Dense, Init, Relu, Sequential};
 use optim::{Adam, AdamConfig};
@@ -101,7 +102,16 @@ fn main() {
             let mut times = Vec::new();
             for e in 0..=epochs {
                 let start = Instant::now();
-                run_epoch(&mut net, &data.train, BATCH, &mut adam, &mut rng, &mut batch).unwrap();
+                run_epoch(
+                    &mut net,
+                    &data.train,
+                    BATCH,
+                    &Augment::default(),
+                    &mut adam,
+                    &mut rng,
+                    &mut batch,
+                )
+                .unwrap();
                 if e > 0 {
                     times.push(start.elapsed().as_secs_f64());
                 }

@@ -1,6 +1,7 @@
 //! One pass over a training set, and accuracy over a data set, in
 //! mini-batches whose buffers are reused from batch to batch.
 
+use mnist_io::augment::Augment;
 use mnist_io::{IMAGE_PIXELS, Subset};
 use nn::{Classifier, NnError};
 use optim::Optimizer;
@@ -17,12 +18,14 @@ pub struct Batch {
 }
 
 /// Trains `net` for one epoch on `train` in a new random order from `rng`,
-/// in batches of `batch_size` (the last one may be smaller). Returns the
-/// mean of the batch costs, as the tutorials print it.
+/// in batches of `batch_size` (the last one may be smaller), each augmented
+/// by `augment` with a seed from `rng`. Returns the mean of the batch
+/// costs, as the tutorials print it.
 pub fn run_epoch<R: Rng + ?Sized>(
     net: &mut Classifier,
     train: &Subset,
     batch_size: usize,
+    augment: &Augment,
     optimizer: &mut dyn Optimizer,
     rng: &mut R,
     batch: &mut Batch,
@@ -33,10 +36,19 @@ pub fn run_epoch<R: Rng + ?Sized>(
     for indices in order.chunks(batch_size.max(1)) {
         batch.x.set_dims(&[indices.len(), IMAGE_PIXELS]);
         train.gather(indices, batch.x.data_mut(), &mut batch.labels);
+        augment_batch(augment, batch, rng);
         cost_sum += net.train_step(&batch.x, &batch.labels, optimizer)? as f64;
         batches += 1;
     }
     Ok(cost_sum / batches.max(1) as f64)
+}
+
+/// Augments the batch's images, drawing the seed from `rng` only when there
+/// is something to do (so runs without augmentation keep their random stream).
+fn augment_batch<R: Rng + ?Sized>(augment: &Augment, batch: &mut Batch, rng: &mut R) {
+    if !augment.is_identity() {
+        augment.apply(batch.x.data_mut(), rng.next_u64());
+    }
 }
 
 /// Fraction of `subset` that `net` classifies correctly, in chunks of 1,000.
@@ -55,10 +67,12 @@ pub fn accuracy(net: &mut Classifier, subset: &Subset, batch: &mut Batch) -> Res
 /// Trains `net` for `steps` steps on batches of `batch_size` drawn from
 /// `train` uniformly *with replacement* (the NumPy course's
 /// `np.random.choice(train_size, batch_size)`). Returns the mean batch cost.
+#[allow(clippy::too_many_arguments)]
 pub fn run_steps<R: Rng + ?Sized>(
     net: &mut Classifier,
     train: &Subset,
     batch_size: usize,
+    augment: &Augment,
     steps: usize,
     optimizer: &mut dyn Optimizer,
     rng: &mut R,
@@ -70,6 +84,7 @@ pub fn run_steps<R: Rng + ?Sized>(
         train.sample_indices(batch_size, rng, &mut indices);
         batch.x.set_dims(&[batch_size, IMAGE_PIXELS]);
         train.gather(&indices, batch.x.data_mut(), &mut batch.labels);
+        augment_batch(augment, batch, rng);
         cost_sum += net.train_step(&batch.x, &batch.labels, optimizer)? as f64;
     }
     Ok(cost_sum / steps.max(1) as f64)

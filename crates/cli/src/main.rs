@@ -1,5 +1,6 @@
 //! `mnist`: train and inspect neural networks on MNIST, from scratch on the CPU.
 
+mod grid;
 mod inspect;
 mod train;
 
@@ -28,6 +29,8 @@ struct Cli {
 enum Command {
     /// Train a network and report its accuracy, as the classic tutorials print it.
     Train(train::TrainArgs),
+    /// Draw test digits beside augmented copies of themselves, as a PNG.
+    AugmentGrid(grid::GridArgs),
     /// Describe IDX files: header, sizes, label counts, and whether each is the real MNIST.
     Inspect {
         /// IDX files, raw or gzip-compressed.
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
         pool.install(|| match cli.command {
             Command::Train(args) => train::run(&args),
             Command::Inspect { files } => inspect::run(&files),
+            Command::AugmentGrid(args) => grid::run(&args),
         })
     });
     match result {

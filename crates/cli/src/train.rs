@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
+use cli::augment_spec::parse_augment;
 use cli::epoch::{Batch, accuracy, run_epoch, run_steps};
+use mnist_io::augment::Augment;
 use mnist_io::{CLASSES, IMAGE_PIXELS, Mnist, Split, Verify};
 use nn::{BatchNorm, Classifier, Dense, Dropout, DropoutKind, Init, Relu, Sequential};
 use optim::{AdaDelta, AdaGrad, Adam, AdamConfig, GradientDescent, Momentum, Optimizer, RmsProp, Schedule};
@@ -149,6 +151,12 @@ pub struct TrainArgs {
     /// the loss, as the NumPy course defines it.
     #[arg(long, default_value_t = 0.0)]
     weight_decay: f32,
+    /// Random transforms of each training batch, comma-separated: rotate=DEG,
+    /// shift=PX, scale=FRACTION, shear=DEG, elastic=ALPHA:SIGMA (Simard et al.
+    /// use 34:4), brightness=B, contrast=C, invert=PROB, flip=PROB (flipping
+    /// hurts digits); none for nothing.
+    #[arg(long, default_value = "none", value_parser = parse_augment)]
+    augment: Augment,
     /// How the 60,000 training images are split.
     #[arg(long, value_enum, default_value = "tensorflow")]
     split: SplitArg,
@@ -314,6 +322,7 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
                     &mut net,
                     &data.train,
                     args.batch_size as usize,
+                    &args.augment,
                     optimizer.as_mut(),
                     &mut rng,
                     &mut batch,
@@ -333,6 +342,7 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
                     &mut net,
                     &data.train,
                     args.batch_size as usize,
+                    &args.augment,
                     n,
                     optimizer.as_mut(),
                     &mut rng,

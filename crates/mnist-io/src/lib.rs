@@ -6,6 +6,7 @@
 //!   (magic 2051/2049, 28x28 images, labels 0 to 9, matching counts).
 //! - [`dataset`]: the data in memory, the 55k/5k/10k and 60k/10k splits, and
 //!   seeded batches of `f32` pixels in 0..1.
+//! - [`augment`]: random affine, elastic, brightness and contrast transforms.
 //! - [`store`]: copying verified files into a data folder; [`download`]
 //!   (feature `download`) fetches them from the public mirrors.
 //!
@@ -19,6 +20,7 @@
 //! # Ok::<(), mnist_io::DataError>(())
 //! ```
 
+pub mod augment;
 pub mod dataset;
 #[cfg(feature = "download")]
 pub mod download;
