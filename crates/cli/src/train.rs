@@ -10,7 +10,9 @@ use cli::epoch::{Batch, accuracy, run_epoch, run_steps};
 use mnist_io::augment::Augment;
 use mnist_io::{CLASSES, IMAGE_PIXELS, Mnist, Split, Verify};
 use nn::{BatchNorm, Classifier, Dense, Dropout, DropoutKind, Init, Relu, Sequential};
-use optim::{AdaDelta, AdaGrad, Adam, AdamConfig, GradientDescent, Momentum, Optimizer, RmsProp, Schedule};
+use optim::{
+    AdaDelta, AdaGrad, Adam, AdamConfig, BiasCorrection, GradientDescent, Momentum, Optimizer, RmsProp, Schedule,
+};
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use tensor::Shape;
@@ -85,8 +87,11 @@ pub enum OptimizerArg {
     Adagrad,
     /// RMSProp with rho 0.9 and epsilon 1e-7.
     Rmsprop,
-    /// Adam with TensorFlow's defaults (beta1 0.9, beta2 0.999, epsilon 1e-8).
+    /// Adam with TensorFlow's defaults (beta1 0.9, beta2 0.999, epsilon 1e-8;
+    /// see --adam-epsilon and --adam-correction).
     Adam,
+    /// AdamW: Adam with decoupled weight decay (--decoupled-decay).
+    Adamw,
     /// AdaDelta (rho 0.95, epsilon 1e-6); --lr scales its step (1 in the paper).
     Adadelta,
 }
@@ -108,6 +113,16 @@ pub struct TrainArgs {
     /// Momentum of --optimizer momentum and nesterov.
     #[arg(long, default_value_t = 0.9)]
     momentum: f32,
+    /// Epsilon of Adam and AdamW.
+    #[arg(long, default_value_t = 1e-8)]
+    adam_epsilon: f32,
+    /// Where Adam's bias correction goes: in the step size with epsilon added
+    /// to sqrt(v) (TensorFlow, the NumPy course), or on the moments (the paper).
+    #[arg(long, value_enum, default_value = "step-size")]
+    adam_correction: CorrectionArg,
+    /// AdamW's decoupled weight decay: w -= lr * decay * w before each step.
+    #[arg(long, default_value_t = 0.01)]
+    decoupled_decay: f32,
     /// Passes over the training set.
     #[arg(long, default_value_t = 15)]
     epochs: usize,
@@ -166,6 +181,15 @@ pub struct TrainArgs {
     /// Accept IDX files that are not the real MNIST (skip the SHA-256 check).
     #[arg(long)]
     no_verify: bool,
+}
+
+/// Where Adam's bias correction goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CorrectionArg {
+    /// In the step size, epsilon added to sqrt(v) (TensorFlow).
+    StepSize,
+    /// On the moments, as the paper's Algorithm 1.
+    Moments,
 }
 
 /// Where dropout scales.
@@ -248,7 +272,19 @@ fn optimizer(args: &TrainArgs) -> Box<dyn Optimizer> {
         OptimizerArg::Nesterov => Box::new(Momentum::nesterov(args.lr, args.momentum)),
         OptimizerArg::Adagrad => Box::new(AdaGrad::new(args.lr, 1e-7)),
         OptimizerArg::Rmsprop => Box::new(RmsProp::new(args.lr, 0.9, 1e-7)),
-        OptimizerArg::Adam => Box::new(Adam::new(AdamConfig::tensorflow(args.lr))),
+        OptimizerArg::Adam | OptimizerArg::Adamw => Box::new(Adam::new(AdamConfig {
+            epsilon: args.adam_epsilon,
+            correction: match args.adam_correction {
+                CorrectionArg::StepSize => BiasCorrection::StepSize,
+                CorrectionArg::Moments => BiasCorrection::Moments,
+            },
+            weight_decay: if args.optimizer == OptimizerArg::Adamw {
+                args.decoupled_decay
+            } else {
+                0.0
+            },
+            ..AdamConfig::tensorflow(args.lr)
+        })),
         OptimizerArg::Adadelta => Box::new(AdaDelta::new(args.lr, 0.95, 1e-6)),
     }
 }
@@ -256,6 +292,12 @@ fn optimizer(args: &TrainArgs) -> Box<dyn Optimizer> {
 pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
     if !(args.lr.is_finite() && args.lr > 0.0) {
         return Err(format!("--lr must be a positive number, got {}", args.lr).into());
+    }
+    if !(args.adam_epsilon.is_finite() && args.adam_epsilon > 0.0) {
+        return Err(format!("--adam-epsilon must be a positive number, got {}", args.adam_epsilon).into());
+    }
+    if !(args.decoupled_decay.is_finite() && args.decoupled_decay >= 0.0) {
+        return Err(format!("--decoupled-decay must be a non-negative number, got {}", args.decoupled_decay).into());
     }
     if !(args.weight_decay.is_finite() && args.weight_decay >= 0.0) {
         return Err(format!(

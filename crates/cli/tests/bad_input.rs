@@ -171,35 +171,48 @@ fn every_optimizer_initializer_and_dropout_runs() {
     let dir = tempfile::tempdir().unwrap();
     fake_mnist(dir.path());
     let d = dir.path().to_str().unwrap();
-    let runs: Vec<Vec<&str>> = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adadelta"]
+    let runs: Vec<Vec<&str>> = [
+        "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "adadelta",
+    ]
+    .iter()
+    .map(|o| vec!["--optimizer", o])
+    .chain(
+        [
+            "normal",
+            "truncated-normal",
+            "zeros",
+            "xavier",
+            "xavier-normal",
+            "he",
+            "he-normal",
+            "he-uniform",
+            "lecun",
+        ]
         .iter()
-        .map(|o| vec!["--optimizer", o])
-        .chain(
-            [
-                "normal",
-                "truncated-normal",
-                "zeros",
-                "xavier",
-                "xavier-normal",
-                "he",
-                "he-normal",
-                "he-uniform",
-                "lecun",
-            ]
+        .map(|i| vec!["--init", i, "--bias-init", "zeros"]),
+    )
+    .chain([
+        vec!["--dropout", "0.3"],
+        vec!["--dropout", "0.5", "--dropout-kind", "scaled-at-test"],
+    ])
+    .chain(
+        ["step:1:0.5", "exp:0.9", "cosine", "warmup:2"]
             .iter()
-            .map(|i| vec!["--init", i, "--bias-init", "zeros"]),
-        )
-        .chain([
-            vec!["--dropout", "0.3"],
-            vec!["--dropout", "0.5", "--dropout-kind", "scaled-at-test"],
-        ])
-        .chain(
-            ["step:1:0.5", "exp:0.9", "cosine", "warmup:2"]
-                .iter()
-                .map(|s| vec!["--schedule", s]),
-        )
-        .chain([vec!["--batch-norm"], vec!["--weight-decay", "0.001"]])
-        .collect();
+            .map(|s| vec!["--schedule", s]),
+    )
+    .chain([vec!["--batch-norm"], vec!["--weight-decay", "0.001"]])
+    .chain([
+        vec![
+            "--optimizer",
+            "adam",
+            "--adam-correction",
+            "moments",
+            "--adam-epsilon",
+            "1e-7",
+        ],
+        vec!["--augment", "rotate=10,shift=2,elastic=34:4,contrast=0.2,invert=0.1"],
+    ])
+    .collect();
     for extra in runs {
         let mut args = vec![
             "train",

@@ -23,6 +23,7 @@ mod momentum;
 mod rmsprop;
 mod schedule;
 mod state;
+pub mod surface;
 
 pub use adadelta::AdaDelta;
 pub use adagrad::AdaGrad;

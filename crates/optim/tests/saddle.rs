@@ -3,30 +3,13 @@
 //! AdaGrad 1.5, Adam 0.3), 30 steps each. The course's figure shows SGD
 //! zig-zagging along y while creeping along the shallow x, and the others
 //! reaching the minimum at (0, 0) far sooner; these are the properties
-//! checked, on the trajectories `trajectory` returns.
+//! checked, on the paths `optim::surface::descend` returns.
 
+use optim::surface::{course_function as f, course_gradient, descend};
 use optim::{AdaGrad, Adam, AdamConfig, GradientDescent, Momentum, Optimizer, RmsProp};
 
-/// The gradient of f(x, y) = x²/20 + y².
-fn grad(p: [f32; 2]) -> [f32; 2] {
-    [p[0] / 10.0, 2.0 * p[1]]
-}
-
-/// The points visited by `opt` in `steps` steps from (-7, 2).
-pub fn trajectory(opt: &mut dyn Optimizer, steps: usize) -> Vec<[f32; 2]> {
-    let mut p = [-7.0f32, 2.0];
-    let mut path = vec![p];
-    for _ in 0..steps {
-        let g = grad(p);
-        opt.begin_step();
-        opt.update(0, &mut p, &g);
-        path.push(p);
-    }
-    path
-}
-
-fn f(p: [f32; 2]) -> f32 {
-    p[0] * p[0] / 20.0 + p[1] * p[1]
+fn trajectory(opt: &mut dyn Optimizer, steps: usize) -> Vec<[f32; 2]> {
+    descend(opt, [-7.0, 2.0], course_gradient, steps)
 }
 
 #[test]
