@@ -297,7 +297,11 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
         return Err(format!("--adam-epsilon must be a positive number, got {}", args.adam_epsilon).into());
     }
     if !(args.decoupled_decay.is_finite() && args.decoupled_decay >= 0.0) {
-        return Err(format!("--decoupled-decay must be a non-negative number, got {}", args.decoupled_decay).into());
+        return Err(format!(
+            "--decoupled-decay must be a non-negative number, got {}",
+            args.decoupled_decay
+        )
+        .into());
     }
     if !(args.weight_decay.is_finite() && args.weight_decay >= 0.0) {
         return Err(format!(
