@@ -29,6 +29,8 @@ struct Cli {
 enum Command {
     /// Train a network and report its accuracy, as the classic tutorials print it.
     Train(train::TrainArgs),
+    /// Print a network's layers, output shapes and parameter counts, as Keras' model.summary().
+    Summary(train::ModelArgs),
     /// Draw test digits beside augmented copies of themselves, as a PNG.
     AugmentGrid(grid::GridArgs),
     /// Describe IDX files: header, sizes, label counts, and whether each is the real MNIST.
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
             Command::Train(args) => train::run(&args),
             Command::Inspect { files } => inspect::run(&files),
             Command::AugmentGrid(args) => grid::run(&args),
+            Command::Summary(args) => train::summary(&args),
         })
     });
     match result {

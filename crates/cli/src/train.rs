@@ -96,14 +96,42 @@ pub enum OptimizerArg {
     Adadelta,
 }
 
+/// The network: shared by `train` and `summary`.
 #[derive(Args, Debug)]
-pub struct TrainArgs {
-    /// The network to train.
+pub struct ModelArgs {
+    /// The network.
     #[arg(long, value_enum, default_value = "mlp")]
-    model: ModelKind,
+    pub model: ModelKind,
     /// Sizes of the hidden ReLU layers of the MLP, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "256,256")]
-    hidden: Vec<usize>,
+    pub hidden: Vec<usize>,
+    /// Initialiser of the weights.
+    #[arg(long, value_enum, default_value = "normal")]
+    pub init: InitArg,
+    /// Initialiser of the biases (the TensorFlow tutorial draws them from N(0, 1) too).
+    #[arg(long, value_enum, default_value = "normal")]
+    pub bias_init: InitArg,
+    /// Standard deviation of the normal and truncated-normal initialisers
+    /// (the tutorials' tf.random_normal uses 1).
+    #[arg(long, default_value_t = 1.0)]
+    pub init_std: f32,
+    /// Fraction of hidden units dropped in training, after each hidden layer
+    /// (Keras' rate; TensorFlow's keep_prob 0.7 is --dropout 0.3). 0: no dropout.
+    #[arg(long, default_value_t = 0.0)]
+    pub dropout: f32,
+    /// Scale kept units by 1/keep in training (inverted, as TensorFlow and
+    /// Keras) or scale by keep at test time (the original paper and the NumPy course).
+    #[arg(long, value_enum, default_value = "inverted")]
+    pub dropout_kind: DropoutKindArg,
+    /// Batch normalisation after each hidden affine layer, before its ReLU.
+    #[arg(long)]
+    pub batch_norm: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    net: ModelArgs,
     /// The optimiser.
     #[arg(long, value_enum, default_value = "sgd")]
     optimizer: OptimizerArg,
@@ -141,27 +169,6 @@ pub struct TrainArgs {
     /// Seed of every random choice (initial weights, batch order, dropout masks).
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Initialiser of the weights.
-    #[arg(long, value_enum, default_value = "normal")]
-    init: InitArg,
-    /// Initialiser of the biases (the TensorFlow tutorial draws them from N(0, 1) too).
-    #[arg(long, value_enum, default_value = "normal")]
-    bias_init: InitArg,
-    /// Standard deviation of the normal and truncated-normal initialisers
-    /// (the tutorials' tf.random_normal uses 1).
-    #[arg(long, default_value_t = 1.0)]
-    init_std: f32,
-    /// Fraction of hidden units dropped in training, after each hidden layer
-    /// (Keras' rate; TensorFlow's keep_prob 0.7 is --dropout 0.3). 0: no dropout.
-    #[arg(long, default_value_t = 0.0)]
-    dropout: f32,
-    /// Scale kept units by 1/keep in training (inverted, as TensorFlow and
-    /// Keras) or scale by keep at test time (the original paper and the NumPy course).
-    #[arg(long, value_enum, default_value = "inverted")]
-    dropout_kind: DropoutKindArg,
-    /// Batch normalisation after each hidden affine layer, before its ReLU.
-    #[arg(long)]
-    batch_norm: bool,
     /// L2 weight decay λ: 0.5 λ Σ W² over the weights (not biases) added to
     /// the loss, as the NumPy course defines it.
     #[arg(long, default_value_t = 0.0)]
@@ -201,9 +208,26 @@ pub enum DropoutKindArg {
     ScaledAtTest,
 }
 
+impl ModelArgs {
+    /// Checks what clap cannot: ranges of the numbers.
+    pub fn validate(&self) -> Result<(), Box<dyn Error + Send + Sync>> {
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(format!(
+                "--dropout is the fraction of units dropped, in [0, 1), got {}",
+                self.dropout
+            )
+            .into());
+        }
+        if !(self.init_std.is_finite() && self.init_std >= 0.0) {
+            return Err(format!("--init-std must be a non-negative number, got {}", self.init_std).into());
+        }
+        Ok(())
+    }
+}
+
 /// Builds the network `args` describe, drawing its initial weights (and its
 /// dropout layers' seeds) from `rng`.
-fn build(args: &TrainArgs, rng: &mut Xoshiro256PlusPlus) -> Result<Sequential, Box<dyn Error + Send + Sync>> {
+pub fn build(args: &ModelArgs, rng: &mut Xoshiro256PlusPlus) -> Result<Sequential, Box<dyn Error + Send + Sync>> {
     let weight_init = args.init.init(args.init_std);
     let bias_init = args.bias_init.init(args.init_std);
     let mut model = Sequential::new(Shape::new(&[IMAGE_PIXELS]));
@@ -290,6 +314,7 @@ fn optimizer(args: &TrainArgs) -> Box<dyn Optimizer> {
 }
 
 pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
+    args.net.validate()?;
     if !(args.lr.is_finite() && args.lr > 0.0) {
         return Err(format!("--lr must be a positive number, got {}", args.lr).into());
     }
@@ -310,16 +335,6 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
         )
         .into());
     }
-    if !(0.0..1.0).contains(&args.dropout) {
-        return Err(format!(
-            "--dropout is the fraction of units dropped, in [0, 1), got {}",
-            args.dropout
-        )
-        .into());
-    }
-    if !(args.init_std.is_finite() && args.init_std >= 0.0) {
-        return Err(format!("--init-std must be a non-negative number, got {}", args.init_std).into());
-    }
     let dir = mnist_io::data_dir(args.data_dir.as_deref());
     let split = match args.split {
         SplitArg::Tensorflow => Split::TensorFlow,
@@ -333,7 +348,7 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
     let data = Mnist::load(&dir, split, verify)?;
 
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(args.seed);
-    let mut net = Classifier::new(build(args, &mut rng)?);
+    let mut net = Classifier::new(build(&args.net, &mut rng)?);
     net.weight_decay = args.weight_decay;
     let mut optimizer = optimizer(args);
     let length = match args.steps {
@@ -342,7 +357,7 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
     };
     eprintln!(
         "Training {:?} ({} parameters) on {} images, {} for validation, {} for test; {length}, {:?} lr {}",
-        args.model,
+        args.net.model,
         net.model.param_count(),
         data.train.len(),
         data.validation.len(),
@@ -418,5 +433,13 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
     data.test.gather(&[r], batch.x.data_mut(), &mut batch.labels);
     let predicted = net.predict(&batch.x)?[0];
     println!("Label: [{}] Prediction: [{predicted}]", batch.labels[0]);
+    Ok(())
+}
+
+/// `mnist summary`: the network's layers, as Keras' `model.summary()`.
+pub fn summary(args: &ModelArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
+    args.validate()?;
+    let model = build(args, &mut Xoshiro256PlusPlus::seed_from_u64(0))?;
+    print!("{}", model.summary());
     Ok(())
 }

@@ -276,3 +276,22 @@ fn steps_report_like_the_course() {
     );
     assert!(steps[2].contains("train acc, test acc | "), "{stdout}");
 }
+
+/// `mnist summary` counts the Keras chapter's network as Keras does.
+#[test]
+fn summary_of_the_keras_network() {
+    let out = mnist(&["summary", "--hidden", "512,512,512,512", "--dropout", "0.3"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("Total params: 1,195,018") && stdout.contains("dropout_3 (Dropout)"),
+        "{stdout}"
+    );
+    let bn = mnist(&["summary", "--hidden", "50,100", "--batch-norm"]);
+    let stdout = String::from_utf8_lossy(&bn.stdout);
+    // Batch norm: gamma and beta trained, running mean and variance not.
+    assert!(
+        stdout.contains("Trainable params: 45,660") && stdout.contains("Non-trainable params: 300"),
+        "{stdout}"
+    );
+}

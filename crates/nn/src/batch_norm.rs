@@ -180,6 +180,10 @@ impl Layer for BatchNorm {
     fn param_count(&self) -> usize {
         2 * self.features
     }
+
+    fn non_trainable_count(&self) -> usize {
+        2 * self.features
+    }
 }
 
 #[cfg(test)]

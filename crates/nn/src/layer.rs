@@ -44,8 +44,14 @@ pub trait Layer: Send {
     /// Lends each parameter and its gradient to `f`, always in the same order.
     fn visit_params(&mut self, _f: &mut dyn FnMut(ParamMut<'_>)) {}
 
-    /// Number of scalar parameters.
+    /// Number of scalar parameters the optimiser trains.
     fn param_count(&self) -> usize {
+        0
+    }
+
+    /// Number of scalars of state that are not trained but kept with the
+    /// model (batch norm's running statistics).
+    fn non_trainable_count(&self) -> usize {
         0
     }
 }

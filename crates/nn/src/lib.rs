@@ -33,6 +33,7 @@ mod init;
 mod layer;
 mod loss;
 mod sequential;
+mod summary;
 
 pub use activation::{LeakyRelu, Relu, Sigmoid, Tanh};
 pub use batch_norm::BatchNorm;
@@ -44,3 +45,4 @@ pub use init::{Init, TRUNCATED_STD};
 pub use layer::{Layer, Mode, ParamMut};
 pub use loss::{SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy};
 pub use sequential::Sequential;
+pub use summary::with_commas;

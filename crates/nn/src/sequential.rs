@@ -63,7 +63,12 @@ impl Sequential {
         self.layers.iter().map(|l| l.as_ref())
     }
 
-    /// Number of scalar parameters.
+    /// Per-example output shape of each layer, in order.
+    pub fn layer_output_shapes(&self) -> impl Iterator<Item = &Shape> {
+        self.shapes.iter()
+    }
+
+    /// Number of trainable scalar parameters.
     pub fn param_count(&self) -> usize {
         self.layers.iter().map(|l| l.param_count()).sum()
     }

@@ -1,0 +1,133 @@
+//! `summary()`: the model as Keras prints it, one row per layer with its
+//! output shape and parameter count, then the totals.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use crate::Sequential;
+
+/// Thousands separated by commas, as Keras prints counts: 1,195,018.
+pub fn with_commas(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl Sequential {
+    /// The Keras-style names of the layers: the kind in lower case, with
+    /// `_1`, `_2`, ... after the first of each kind (`dense`, `dense_1`).
+    pub fn layer_names(&self) -> Vec<String> {
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        self.layers()
+            .map(|layer| {
+                let base = snake_case(layer.kind());
+                let count = seen.entry(base.clone()).or_insert(0);
+                let name = if *count == 0 { base } else { format!("{base}_{count}") };
+                *count += 1;
+                name
+            })
+            .collect()
+    }
+
+    /// The model as Keras' `model.summary()` prints it.
+    pub fn summary(&self) -> String {
+        let rule = |c: char| c.to_string().repeat(65);
+        let mut out = String::new();
+        let _ = writeln!(out, "Model: \"sequential\"");
+        let _ = writeln!(out, "{}", rule('_'));
+        let _ = writeln!(out, " {:<28}{:<26}{:<10}", "Layer (type)", "Output Shape", "Param #");
+        let _ = writeln!(out, "{}", rule('='));
+        let names = self.layer_names();
+        let rows: Vec<_> = self.layers().zip(&names).zip(self.layer_output_shapes()).collect();
+        for (i, ((layer, name), shape)) in rows.iter().enumerate() {
+            let dims: Vec<String> = std::iter::once("None".to_string())
+                .chain(shape.dims().iter().map(|d| d.to_string()))
+                .collect();
+            let params = layer.param_count() + layer.non_trainable_count();
+            let _ = writeln!(
+                out,
+                " {:<28}{:<26}{:<10}",
+                format!("{name} ({})", layer.kind()),
+                format!("({})", dims.join(", ")),
+                params
+            );
+            if i + 1 < rows.len() {
+                let _ = writeln!(out);
+            }
+        }
+        let trainable = self.param_count();
+        let frozen: usize = self.layers().map(|l| l.non_trainable_count()).sum();
+        let _ = writeln!(out, "{}", rule('='));
+        let _ = writeln!(out, "Total params: {}", with_commas(trainable + frozen));
+        let _ = writeln!(out, "Trainable params: {}", with_commas(trainable));
+        let _ = writeln!(out, "Non-trainable params: {}", with_commas(frozen));
+        let _ = writeln!(out, "{}", rule('_'));
+        out
+    }
+}
+
+/// `BatchNorm` -> `batch_norm`, `ReLU` -> `re_lu` as Keras names it.
+fn snake_case(kind: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in kind.chars().enumerate() {
+        if c.is_uppercase() {
+            let prev_lower = i > 0 && kind.chars().nth(i - 1).is_some_and(|p| p.is_lowercase());
+            if prev_lower {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Dense, Dropout, DropoutKind, Init, Relu};
+    use rand::SeedableRng;
+    use tensor::Shape;
+
+    /// The Keras chapter's deep and wide network: 1,195,018 parameters.
+    #[test]
+    fn the_keras_chapters_model() {
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(0);
+        let mut model = Sequential::new(Shape::new(&[784]));
+        let mut width = 784;
+        for _ in 0..4 {
+            model
+                .push(Dense::new(width, 512, &Init::XavierUniform, &Init::Zeros, &mut rng))
+                .unwrap();
+            model.push(Relu).unwrap();
+            model.push(Dropout::new(0.7, DropoutKind::Inverted, 1)).unwrap();
+            width = 512;
+        }
+        model
+            .push(Dense::new(512, 10, &Init::XavierUniform, &Init::Zeros, &mut rng))
+            .unwrap();
+        assert_eq!(model.param_count(), 1_195_018);
+        let text = model.summary();
+        assert!(text.contains("Total params: 1,195,018"), "{text}");
+        assert!(text.contains("Non-trainable params: 0"), "{text}");
+        assert!(
+            text.contains(" dense (Dense)               (None, 512)               401920"),
+            "{text}"
+        );
+        assert!(
+            text.contains(" dense_4 (Dense)             (None, 10)                5130"),
+            "{text}"
+        );
+        assert!(text.contains(" dropout_3 (Dropout)"), "{text}");
+        assert_eq!(with_commas(0), "0");
+        assert_eq!(with_commas(1000), "1,000");
+        assert_eq!(snake_case("BatchNorm"), "batch_norm");
+    }
+}
