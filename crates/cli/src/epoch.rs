@@ -19,8 +19,9 @@ pub struct Batch {
 
 /// Trains `net` for one epoch on `train` in a new random order from `rng`,
 /// in batches of `batch_size` (the last one may be smaller), each augmented
-/// by `augment` with a seed from `rng`. Returns the mean of the batch
-/// costs, as the tutorials print it.
+/// by `augment` with a seed from `rng`; `on_batch` hears each batch's cost.
+/// Returns the mean of the batch costs, as the tutorials print it.
+#[allow(clippy::too_many_arguments)]
 pub fn run_epoch<R: Rng + ?Sized>(
     net: &mut Classifier,
     train: &Subset,
@@ -29,6 +30,7 @@ pub fn run_epoch<R: Rng + ?Sized>(
     optimizer: &mut dyn Optimizer,
     rng: &mut R,
     batch: &mut Batch,
+    on_batch: &mut dyn FnMut(f32),
 ) -> Result<f64, NnError> {
     let order = train.shuffled_indices(rng);
     let mut cost_sum = 0.0f64;
@@ -37,7 +39,9 @@ pub fn run_epoch<R: Rng + ?Sized>(
         batch.x.set_dims(&[indices.len(), IMAGE_PIXELS]);
         train.gather(indices, batch.x.data_mut(), &mut batch.labels);
         augment_batch(augment, batch, rng);
-        cost_sum += net.train_step(&batch.x, &batch.labels, optimizer)? as f64;
+        let cost = net.train_step(&batch.x, &batch.labels, optimizer)?;
+        on_batch(cost);
+        cost_sum += cost as f64;
         batches += 1;
     }
     Ok(cost_sum / batches.max(1) as f64)
@@ -66,7 +70,8 @@ pub fn accuracy(net: &mut Classifier, subset: &Subset, batch: &mut Batch) -> Res
 
 /// Trains `net` for `steps` steps on batches of `batch_size` drawn from
 /// `train` uniformly *with replacement* (the NumPy course's
-/// `np.random.choice(train_size, batch_size)`). Returns the mean batch cost.
+/// `np.random.choice(train_size, batch_size)`); `on_batch` hears each
+/// batch's cost. Returns the mean batch cost.
 #[allow(clippy::too_many_arguments)]
 pub fn run_steps<R: Rng + ?Sized>(
     net: &mut Classifier,
@@ -77,6 +82,7 @@ pub fn run_steps<R: Rng + ?Sized>(
     optimizer: &mut dyn Optimizer,
     rng: &mut R,
     batch: &mut Batch,
+    on_batch: &mut dyn FnMut(f32),
 ) -> Result<f64, NnError> {
     let mut indices = Vec::with_capacity(batch_size);
     let mut cost_sum = 0.0f64;
@@ -85,7 +91,9 @@ pub fn run_steps<R: Rng + ?Sized>(
         batch.x.set_dims(&[batch_size, IMAGE_PIXELS]);
         train.gather(&indices, batch.x.data_mut(), &mut batch.labels);
         augment_batch(augment, batch, rng);
-        cost_sum += net.train_step(&batch.x, &batch.labels, optimizer)? as f64;
+        let cost = net.train_step(&batch.x, &batch.labels, optimizer)?;
+        on_batch(cost);
+        cost_sum += cost as f64;
     }
     Ok(cost_sum / steps.max(1) as f64)
 }

@@ -7,6 +7,7 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 use cli::augment_spec::parse_augment;
 use cli::epoch::{Batch, accuracy, run_epoch, run_steps};
+use indicatif::{ProgressBar, ProgressStyle};
 use mnist_io::augment::Augment;
 use mnist_io::{CLASSES, IMAGE_PIXELS, Mnist, Split, Verify};
 use nn::{BatchNorm, Classifier, Dense, Dropout, DropoutKind, Init, Relu, Sequential};
@@ -188,6 +189,9 @@ pub struct TrainArgs {
     /// Accept IDX files that are not the real MNIST (skip the SHA-256 check).
     #[arg(long)]
     no_verify: bool,
+    /// No progress bar (it is shown only on a terminal anyway).
+    #[arg(long)]
+    quiet: bool,
 }
 
 /// Where Adam's bias correction goes.
@@ -375,40 +379,48 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
         },
         other => other,
     };
+    let batch_size = args.batch_size as usize;
     match args.steps {
         None => {
+            let batches = data.train.len().div_ceil(batch_size);
             for epoch in 1..=args.epochs {
                 optimizer.set_learning_rate(schedule.rate(args.lr, epoch - 1));
+                let bar = Progress::new(args.quiet, batches, format!("Epoch {epoch}/{}", args.epochs));
                 let cost = run_epoch(
                     &mut net,
                     &data.train,
-                    args.batch_size as usize,
+                    batch_size,
                     &args.augment,
                     optimizer.as_mut(),
                     &mut rng,
                     &mut batch,
+                    &mut |cost| bar.step(cost),
                 )?;
+                bar.finish();
                 println!("Epoch: {epoch:04} cost = {cost:.9}");
             }
         }
         Some(steps) => {
             // As the course: an "epoch" is train_size / batch_size steps, and
             // train and test accuracy are printed after each.
-            let per_epoch = (data.train.len() / args.batch_size as usize).max(1);
+            let per_epoch = (data.train.len() / batch_size).max(1);
             let mut done = 0;
             while done < steps {
                 optimizer.set_learning_rate(schedule.rate(args.lr, done / per_epoch));
                 let n = per_epoch.min(steps - done);
+                let bar = Progress::new(args.quiet, n, format!("Steps {}-{}", done + 1, done + n));
                 let cost = run_steps(
                     &mut net,
                     &data.train,
-                    args.batch_size as usize,
+                    batch_size,
                     &args.augment,
                     n,
                     optimizer.as_mut(),
                     &mut rng,
                     &mut batch,
+                    &mut |cost| bar.step(cost),
                 )?;
+                bar.finish();
                 done += n;
                 let train = accuracy(&mut net, &data.train, &mut batch)?;
                 let test = accuracy(&mut net, &data.test, &mut batch)?;
@@ -442,4 +454,49 @@ pub fn summary(args: &ModelArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
     let model = build(args, &mut Xoshiro256PlusPlus::seed_from_u64(0))?;
     print!("{}", model.summary());
     Ok(())
+}
+
+/// A progress bar over a stretch of batches, on standard error: drawn only on
+/// a terminal (redirected output gets the plain per-epoch lines alone) and
+/// not at all with --quiet.
+struct Progress {
+    bar: ProgressBar,
+    sum: std::cell::Cell<f64>,
+}
+
+impl Progress {
+    fn new(quiet: bool, batches: usize, prefix: String) -> Self {
+        let bar = if quiet {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new(batches as u64)
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {elapsed}<{eta} {msg}")
+                .expect("a valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(prefix);
+        Self {
+            bar,
+            sum: std::cell::Cell::new(0.0),
+        }
+    }
+
+    /// One batch done with `cost`: the message shows the running mean.
+    fn step(&self, cost: f32) {
+        self.sum.set(self.sum.get() + cost as f64);
+        self.bar.inc(1);
+        let done = self.bar.position();
+        // Formatting the message every batch would cost more than the bar.
+        if done % 10 == 0 || Some(done) == self.bar.length() {
+            let per_step = self.bar.elapsed().as_secs_f64() * 1e3 / done as f64;
+            self.bar
+                .set_message(format!("{per_step:.1}ms/step loss {:.4}", self.sum.get() / done as f64));
+        }
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
 }
