@@ -489,7 +489,7 @@ impl Progress {
         self.bar.inc(1);
         let done = self.bar.position();
         // Formatting the message every batch would cost more than the bar.
-        if done % 10 == 0 || Some(done) == self.bar.length() {
+        if done.is_multiple_of(10) || Some(done) == self.bar.length() {
             let per_step = self.bar.elapsed().as_secs_f64() * 1e3 / done as f64;
             self.bar
                 .set_message(format!("{per_step:.1}ms/step loss {:.4}", self.sum.get() / done as f64));
