@@ -110,6 +110,7 @@ fn main() {
                     &mut adam,
                     &mut rng,
                     &mut batch,
+                    &mut |_| {},
                 )
                 .unwrap();
                 if e > 0 {
