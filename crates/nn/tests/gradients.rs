@@ -105,51 +105,55 @@ proptest! {
     #[test]
     fn sigmoid_binary_cross_entropy(batch in 1usize..6, outputs in 1usize..4, seed in any::<u64>()) {
         let shape = Shape::new(&[batch, outputs]);
-        let logits = values(batch * outputs, seed, -4.0, 4.0);
         let targets = Tensor::from_vec(shape.clone(), values(batch * outputs, seed ^ 5, 0.0, 1.0));
         let mut loss = SigmoidBinaryCrossEntropy::new();
-        loss.forward(&Tensor::from_vec(shape.clone(), logits.clone()), &targets).unwrap();
-        let mut grad = Tensor::default();
-        loss.backward(&targets, &mut grad);
-        for i in 0..logits.len() {
-            let mut at = |delta: f32| {
-                let mut z = logits.clone();
-                z[i] += delta;
-                loss.forward(&Tensor::from_vec(shape.clone(), z), &targets).unwrap() as f64
-            };
-            let numerical = (at(EPS) - at(-EPS)) / (2.0 * EPS as f64);
-            let analytic = grad.data()[i] as f64;
-            prop_assert!(
-                (analytic - numerical).abs() <= TOL.abs + TOL.rel * analytic.abs().max(numerical.abs()),
-                "logit {i}: analytic {analytic}, numerical {numerical}"
-            );
-        }
+        check_loss(values(batch * outputs, seed, -4.0, 4.0), &shape, |z, grad| {
+            let value = loss.forward(z, &targets).unwrap();
+            if let Some(grad) = grad {
+                loss.backward(&targets, grad);
+            }
+            value
+        })?;
     }
 
     #[test]
     fn softmax_cross_entropy(batch in 1usize..6, classes in 2usize..12, seed in any::<u64>()) {
-        let logits = values(batch * classes, seed, -3.0, 3.0);
         let labels: Vec<u8> = values(batch, seed ^ 1, 0.0, classes as f32).iter().map(|&v| v as u8).collect();
-        let shape = Shape::new(&[batch, classes]);
         let mut loss = SoftmaxCrossEntropy::new();
-        let x = Tensor::from_vec(shape.clone(), logits.clone());
-        loss.forward(&x, &labels).unwrap();
-        let mut grad = Tensor::default();
-        loss.backward(&labels, &mut grad);
-        for i in 0..logits.len() {
-            let mut at = |delta: f32| {
-                let mut z = logits.clone();
-                z[i] += delta;
-                loss.forward(&Tensor::from_vec(shape.clone(), z), &labels).unwrap() as f64
-            };
-            let numerical = (at(EPS) - at(-EPS)) / (2.0 * EPS as f64);
-            let analytic = grad.data()[i] as f64;
-            prop_assert!(
-                (analytic - numerical).abs() <= TOL.abs + TOL.rel * analytic.abs().max(numerical.abs()),
-                "logit {i}: analytic {analytic}, numerical {numerical}"
-            );
-        }
+        check_loss(values(batch * classes, seed, -3.0, 3.0), &Shape::new(&[batch, classes]), |z, grad| {
+            let value = loss.forward(z, &labels).unwrap();
+            if let Some(grad) = grad {
+                loss.backward(&labels, grad);
+            }
+            value
+        })?;
     }
+}
+
+/// A loss's gradient with respect to its logits against central
+/// differences. `loss(z, grad)` returns the loss at `z` and, when given a
+/// tensor, writes the gradient there.
+fn check_loss(
+    logits: Vec<f32>,
+    shape: &Shape,
+    mut loss: impl FnMut(&Tensor, Option<&mut Tensor>) -> f32,
+) -> Result<(), TestCaseError> {
+    let mut grad = Tensor::default();
+    loss(&Tensor::from_vec(shape.clone(), logits.clone()), Some(&mut grad));
+    for i in 0..logits.len() {
+        let mut at = |delta: f32| {
+            let mut z = logits.clone();
+            z[i] += delta;
+            loss(&Tensor::from_vec(shape.clone(), z), None) as f64
+        };
+        let numerical = (at(EPS) - at(-EPS)) / (2.0 * EPS as f64);
+        let analytic = grad.data()[i] as f64;
+        prop_assert!(
+            (analytic - numerical).abs() <= TOL.abs + TOL.rel * analytic.abs().max(numerical.abs()),
+            "logit {i}: analytic {analytic}, numerical {numerical}"
+        );
+    }
+    Ok(())
 }
 
 /// The check itself must catch a wrong backward pass: a Dense layer whose
