@@ -5,6 +5,8 @@
 //! loop allocates nothing per batch.
 //!
 //! - [`gemm`]: general matrix multiply, `C = alpha * op(A) * op(B) + beta * C`.
+//! - [`conv`]: im2col and col2im for convolution by GEMM (NHWC).
+//! - [`pool`]: max pooling, forward and backward.
 //! - [`activation`]: ReLU and sigmoid, forward and backward.
 //! - [`softmax`]: softmax with cross-entropy, forward and backward.
 //! - [`vector`]: bias add, column sums, scaling.
@@ -12,9 +14,11 @@
 //! - [`peak`]: this machine's peak FMA rate, to quote speeds against.
 
 pub mod activation;
+pub mod conv;
 pub mod denormals;
 pub mod gemm;
 pub mod peak;
+pub mod pool;
 pub mod softmax;
 pub mod vector;
 

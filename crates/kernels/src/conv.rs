@@ -1,0 +1,237 @@
+//! Convolution lowered to matrix products, on images in NHWC layout
+//! (batch, height, width, channels).
+//!
+//! Why NHWC: im2col then copies whole runs of `channels` contiguous floats,
+//! the product `cols (N·OH·OW x KH·KW·C) · W (KH·KW·C x F)` lands directly
+//! in NHWC with no transpose, the filters are TensorFlow's HWIO layout as
+//! they are, and flattening the last feature map gives TensorFlow's order.
+//!
+//! - forward: `im2col(x)`, then `y = cols · W + b`;
+//! - weight gradient: `dW = colsᵀ · dy`, bias gradient: column sums of `dy`;
+//! - input gradient: `dcols = dy · Wᵀ`, then `dx = col2im(dcols)`, the
+//!   adjoint of im2col (each input pixel sums the gradients of every window
+//!   that saw it).
+//!
+//! Padding as TensorFlow defines it: VALID is none; SAME pads so that the
+//! output is `ceil(input / stride)`, splitting an odd total with the extra
+//! row or column at the bottom and right.
+
+use rayon::prelude::*;
+
+/// The geometry of a 2-D convolution (or pooling) over NHWC images.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvGeometry {
+    /// Input height.
+    pub height: usize,
+    /// Input width.
+    pub width: usize,
+    /// Input channels.
+    pub channels: usize,
+    /// Kernel height.
+    pub kernel_h: usize,
+    /// Kernel width.
+    pub kernel_w: usize,
+    /// Stride (both axes).
+    pub stride: usize,
+    /// Padding above.
+    pub pad_top: usize,
+    /// Padding to the left.
+    pub pad_left: usize,
+    /// Output height.
+    pub out_h: usize,
+    /// Output width.
+    pub out_w: usize,
+}
+
+/// TensorFlow's two paddings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Padding {
+    /// Output `ceil(input / stride)`, zero padding split as evenly as
+    /// possible, the extra row or column at the bottom or right.
+    Same,
+    /// No padding: output `ceil((input - kernel + 1) / stride)`.
+    Valid,
+}
+
+impl ConvGeometry {
+    /// The geometry of a `kernel_h x kernel_w` window with `stride` and
+    /// `padding` over `height x width x channels` images, or `None` when the
+    /// window does not fit (VALID with a kernel larger than the image) or a
+    /// size is zero.
+    pub fn new(
+        height: usize,
+        width: usize,
+        channels: usize,
+        kernel_h: usize,
+        kernel_w: usize,
+        stride: usize,
+        padding: Padding,
+    ) -> Option<Self> {
+        if height == 0 || width == 0 || channels == 0 || kernel_h == 0 || kernel_w == 0 || stride == 0 {
+            return None;
+        }
+        let axis = |input: usize, kernel: usize| -> Option<(usize, usize)> {
+            match padding {
+                Padding::Same => {
+                    let out = input.div_ceil(stride);
+                    let total = ((out - 1) * stride + kernel).saturating_sub(input);
+                    Some((out, total / 2))
+                }
+                Padding::Valid => (input >= kernel).then(|| ((input - kernel) / stride + 1, 0)),
+            }
+        };
+        let (out_h, pad_top) = axis(height, kernel_h)?;
+        let (out_w, pad_left) = axis(width, kernel_w)?;
+        Some(Self {
+            height,
+            width,
+            channels,
+            kernel_h,
+            kernel_w,
+            stride,
+            pad_top,
+            pad_left,
+            out_h,
+            out_w,
+        })
+    }
+
+    /// Floats in one input image.
+    pub fn image_len(&self) -> usize {
+        self.height * self.width * self.channels
+    }
+
+    /// Length of one im2col row: a window's `kernel_h * kernel_w * channels` values.
+    pub fn patch_len(&self) -> usize {
+        self.kernel_h * self.kernel_w * self.channels
+    }
+
+    /// Output positions per image.
+    pub fn positions(&self) -> usize {
+        self.out_h * self.out_w
+    }
+
+    /// The input row and column under window position (oy, ox) at kernel
+    /// offset (ky, kx), or `None` in the padding.
+    #[inline]
+    fn source(&self, oy: usize, ox: usize, ky: usize, kx: usize) -> Option<(usize, usize)> {
+        let y = (oy * self.stride + ky).checked_sub(self.pad_top)?;
+        let x = (ox * self.stride + kx).checked_sub(self.pad_left)?;
+        (y < self.height && x < self.width).then_some((y, x))
+    }
+}
+
+/// Images per parallel task: enough work to outweigh the hand-off, and a
+/// split that depends on the batch only.
+const IMAGES_PER_TASK: usize = 2;
+
+/// Lowers `batch` NHWC images into `cols`: one row per output position
+/// (image by image, row-major), each row the window's pixels in (ky, kx, c)
+/// order, zeros in the padding.
+pub fn im2col(g: &ConvGeometry, batch: usize, x: &[f32], cols: &mut [f32]) {
+    let (img, rows, patch) = (g.image_len(), g.positions(), g.patch_len());
+    assert_eq!(x.len(), batch * img, "im2col: input size");
+    assert_eq!(cols.len(), batch * rows * patch, "im2col: cols size");
+    let c = g.channels;
+    cols.par_chunks_mut(IMAGES_PER_TASK * rows * patch)
+        .zip(x.par_chunks(IMAGES_PER_TASK * img))
+        .for_each(|(cols, x)| {
+            for (cols, x) in cols.chunks_exact_mut(rows * patch).zip(x.chunks_exact(img)) {
+                for oy in 0..g.out_h {
+                    for ox in 0..g.out_w {
+                        let row = &mut cols[(oy * g.out_w + ox) * patch..][..patch];
+                        for ky in 0..g.kernel_h {
+                            for kx in 0..g.kernel_w {
+                                let dst = &mut row[(ky * g.kernel_w + kx) * c..][..c];
+                                match g.source(oy, ox, ky, kx) {
+                                    Some((y, xx)) => dst.copy_from_slice(&x[(y * g.width + xx) * c..][..c]),
+                                    None => dst.fill(0.0),
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        });
+}
+
+/// The adjoint of [`im2col`]: adds every window value of `cols` back onto
+/// the pixel it came from. `dx` is overwritten.
+pub fn col2im(g: &ConvGeometry, batch: usize, cols: &[f32], dx: &mut [f32]) {
+    let (img, rows, patch) = (g.image_len(), g.positions(), g.patch_len());
+    assert_eq!(dx.len(), batch * img, "col2im: output size");
+    assert_eq!(cols.len(), batch * rows * patch, "col2im: cols size");
+    let c = g.channels;
+    dx.par_chunks_mut(IMAGES_PER_TASK * img)
+        .zip(cols.par_chunks(IMAGES_PER_TASK * rows * patch))
+        .for_each(|(dx, cols)| {
+            dx.fill(0.0);
+            for (dx, cols) in dx.chunks_exact_mut(img).zip(cols.chunks_exact(rows * patch)) {
+                for oy in 0..g.out_h {
+                    for ox in 0..g.out_w {
+                        let row = &cols[(oy * g.out_w + ox) * patch..][..patch];
+                        for ky in 0..g.kernel_h {
+                            for kx in 0..g.kernel_w {
+                                if let Some((y, xx)) = g.source(oy, ox, ky, kx) {
+                                    let src = &row[(ky * g.kernel_w + kx) * c..][..c];
+                                    let dst = &mut dx[(y * g.width + xx) * c..][..c];
+                                    dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        });
+}
+
+/// Direct convolution, one output at a time in f64: the reference the
+/// lowered version is tested against. `w` is `[kh, kw, c, filters]`
+/// (HWIO), `y` is `[batch, out_h, out_w, filters]`.
+pub fn conv2d_naive(g: &ConvGeometry, batch: usize, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
+    let filters = bias.len();
+    for n in 0..batch {
+        for oy in 0..g.out_h {
+            for ox in 0..g.out_w {
+                for f in 0..filters {
+                    let mut sum = bias[f] as f64;
+                    for ky in 0..g.kernel_h {
+                        for kx in 0..g.kernel_w {
+                            if let Some((yy, xx)) = g.source(oy, ox, ky, kx) {
+                                for ci in 0..g.channels {
+                                    let xv = x[n * g.image_len() + (yy * g.width + xx) * g.channels + ci];
+                                    let wv = w[((ky * g.kernel_w + kx) * g.channels + ci) * filters + f];
+                                    sum += xv as f64 * wv as f64;
+                                }
+                            }
+                        }
+                    }
+                    y[((n * g.out_h + oy) * g.out_w + ox) * filters + f] = sum as f32;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_padding_as_tensorflow() {
+        // 28 with a 5x5 kernel, stride 1: 4 rows of padding, 2 and 2.
+        let g = ConvGeometry::new(28, 28, 1, 5, 5, 1, Padding::Same).unwrap();
+        assert_eq!((g.out_h, g.pad_top), (28, 2));
+        // 28 with a 2x2 window, stride 2: no padding, 14 out.
+        let g = ConvGeometry::new(28, 28, 32, 2, 2, 2, Padding::Same).unwrap();
+        assert_eq!((g.out_h, g.pad_top), (14, 0));
+        // 5 with 2x2, stride 2: out 3, total padding 1, all of it at the bottom.
+        let g = ConvGeometry::new(5, 5, 1, 2, 2, 2, Padding::Same).unwrap();
+        assert_eq!((g.out_h, g.pad_top), (3, 0));
+        // 6 with 4x4, stride 1: total 3, 1 above and 2 below.
+        let g = ConvGeometry::new(6, 6, 1, 4, 4, 1, Padding::Same).unwrap();
+        assert_eq!((g.out_h, g.pad_top), (6, 1));
+        assert_eq!(ConvGeometry::new(28, 28, 1, 5, 5, 1, Padding::Valid).unwrap().out_h, 24);
+        assert!(ConvGeometry::new(3, 3, 1, 5, 5, 1, Padding::Valid).is_none());
+    }
+}

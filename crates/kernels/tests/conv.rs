@@ -1,0 +1,76 @@
+//! Convolution by im2col + GEMM against a direct convolution, and im2col's
+//! adjoint, on random sizes, strides, paddings and channels.
+
+use kernels::conv::{ConvGeometry, Padding, col2im, conv2d_naive, im2col};
+use kernels::gemm::{Transpose, sgemm};
+use proptest::prelude::*;
+
+fn values(len: usize, seed: u64) -> Vec<f32> {
+    let mut state = seed | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        })
+        .collect()
+}
+
+fn geometry() -> impl Strategy<Value = (ConvGeometry, usize)> {
+    (
+        1usize..10,
+        1usize..10,
+        1usize..5,
+        1usize..6,
+        1usize..6,
+        1usize..4,
+        any::<bool>(),
+        1usize..4,
+    )
+        .prop_filter_map("the window fits", |(h, w, c, kh, kw, stride, same, batch)| {
+            let padding = if same { Padding::Same } else { Padding::Valid };
+            ConvGeometry::new(h, w, c, kh, kw, stride, padding).map(|g| (g, batch))
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn lowered_convolution_matches_the_direct_one((g, batch) in geometry(), filters in 1usize..6, seed in any::<u64>()) {
+        let x = values(batch * g.image_len(), seed);
+        let w = values(g.patch_len() * filters, seed ^ 3);
+        let bias = values(filters, seed ^ 5);
+        let rows = batch * g.positions();
+        let mut cols = vec![0.0; rows * g.patch_len()];
+        im2col(&g, batch, &x, &mut cols);
+        let mut y = vec![0.0; rows * filters];
+        for row in y.chunks_exact_mut(filters) {
+            row.copy_from_slice(&bias);
+        }
+        sgemm(Transpose::No, Transpose::No, rows, filters, g.patch_len(), 1.0, &cols, g.patch_len(), &w, filters, 1.0, &mut y, filters);
+        let mut want = vec![0.0; rows * filters];
+        conv2d_naive(&g, batch, &x, &w, &bias, &mut want);
+        // Sums of at most 5 * 5 * 4 = 100 products of values below 1.
+        let tol = 1e-4;
+        for (i, (a, b)) in y.iter().zip(&want).enumerate() {
+            prop_assert!((a - b).abs() <= tol, "{g:?}: output {i}: {a} vs {b}");
+        }
+    }
+
+    /// <im2col(x), c> = <x, col2im(c)> for every x and c: col2im is exactly
+    /// the transpose of im2col, which the input gradient relies on.
+    #[test]
+    fn col2im_is_the_adjoint_of_im2col((g, batch) in geometry(), seed in any::<u64>()) {
+        let x = values(batch * g.image_len(), seed);
+        let c = values(batch * g.positions() * g.patch_len(), seed ^ 7);
+        let mut cols = vec![0.0; c.len()];
+        im2col(&g, batch, &x, &mut cols);
+        let mut back = vec![0.0; x.len()];
+        col2im(&g, batch, &c, &mut back);
+        let lhs: f64 = cols.iter().zip(&c).map(|(a, b)| *a as f64 * *b as f64).sum();
+        let rhs: f64 = x.iter().zip(&back).map(|(a, b)| *a as f64 * *b as f64).sum();
+        prop_assert!((lhs - rhs).abs() <= 1e-4 * (1.0 + lhs.abs()), "{g:?}: {lhs} vs {rhs}");
+    }
+}
