@@ -1,8 +1,8 @@
 //! One pass over a training set, and accuracy over a data set, in
 //! mini-batches whose buffers are reused from batch to batch.
 
+use mnist_io::Subset;
 use mnist_io::augment::Augment;
-use mnist_io::{IMAGE_PIXELS, Subset};
 use nn::{Classifier, NnError};
 use optim::Optimizer;
 use rand::Rng;
@@ -11,10 +11,22 @@ use tensor::Tensor;
 /// Reusable batch buffers.
 #[derive(Default)]
 pub struct Batch {
-    /// Pixels, `[batch, 784]`.
+    /// Pixels, `[batch, ...]` in the model's input shape (`[784]` for an
+    /// MLP, `[28, 28, 1]` for a CNN: the same bytes either way).
     pub x: Tensor,
     /// Labels.
     pub labels: Vec<u8>,
+    dims: Vec<usize>,
+}
+
+impl Batch {
+    /// Shapes `x` as `n` examples of the model's input.
+    fn shape(&mut self, n: usize, net: &Classifier) {
+        self.dims.clear();
+        self.dims.push(n);
+        self.dims.extend_from_slice(net.model.input_shape().dims());
+        self.x.set_dims(&self.dims);
+    }
 }
 
 /// Trains `net` for one epoch on `train` in a new random order from `rng`,
@@ -36,7 +48,7 @@ pub fn run_epoch<R: Rng + ?Sized>(
     let mut cost_sum = 0.0f64;
     let mut batches = 0usize;
     for indices in order.chunks(batch_size.max(1)) {
-        batch.x.set_dims(&[indices.len(), IMAGE_PIXELS]);
+        batch.shape(indices.len(), net);
         train.gather(indices, batch.x.data_mut(), &mut batch.labels);
         augment_batch(augment, batch, rng);
         let cost = net.train_step(&batch.x, &batch.labels, optimizer)?;
@@ -61,7 +73,7 @@ pub fn accuracy(net: &mut Classifier, subset: &Subset, batch: &mut Batch) -> Res
     let mut correct = 0;
     for start in (0..subset.len()).step_by(CHUNK) {
         let end = (start + CHUNK).min(subset.len());
-        batch.x.set_dims(&[end - start, IMAGE_PIXELS]);
+        batch.shape(end - start, net);
         subset.gather_range(start, end, batch.x.data_mut(), &mut batch.labels);
         correct += net.evaluate(&batch.x, &batch.labels)?.1;
     }
@@ -71,7 +83,8 @@ pub fn accuracy(net: &mut Classifier, subset: &Subset, batch: &mut Batch) -> Res
 /// Trains `net` for `steps` steps on batches of `batch_size` drawn from
 /// `train` uniformly *with replacement* (the NumPy course's
 /// `np.random.choice(train_size, batch_size)`); `on_batch` hears each
-/// batch's cost. Returns the mean batch cost.
+/// batch's cost. Returns the mean batch cost. (For batches that walk
+/// shuffled epochs, as TensorFlow's `next_batch`, see [`EpochWalker`].)
 #[allow(clippy::too_many_arguments)]
 pub fn run_steps<R: Rng + ?Sized>(
     net: &mut Classifier,
@@ -88,7 +101,7 @@ pub fn run_steps<R: Rng + ?Sized>(
     let mut cost_sum = 0.0f64;
     for _ in 0..steps {
         train.sample_indices(batch_size, rng, &mut indices);
-        batch.x.set_dims(&[batch_size, IMAGE_PIXELS]);
+        batch.shape(batch_size, net);
         train.gather(&indices, batch.x.data_mut(), &mut batch.labels);
         augment_batch(augment, batch, rng);
         let cost = net.train_step(&batch.x, &batch.labels, optimizer)?;
@@ -96,4 +109,48 @@ pub fn run_steps<R: Rng + ?Sized>(
         cost_sum += cost as f64;
     }
     Ok(cost_sum / steps.max(1) as f64)
+}
+
+/// Batches that walk the training set in shuffled epochs, as TensorFlow's
+/// `mnist.train.next_batch` does: each epoch a new order, a batch never
+/// straddling two epochs (the last batch of an epoch may be short).
+#[derive(Default)]
+pub struct EpochWalker {
+    order: Vec<usize>,
+    next: usize,
+}
+
+impl EpochWalker {
+    /// Trains `net` for `steps` steps on the next batches of the walk.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_steps<R: Rng + ?Sized>(
+        &mut self,
+        net: &mut Classifier,
+        train: &Subset,
+        batch_size: usize,
+        augment: &Augment,
+        steps: usize,
+        optimizer: &mut dyn Optimizer,
+        rng: &mut R,
+        batch: &mut Batch,
+        on_batch: &mut dyn FnMut(f32),
+    ) -> Result<f64, NnError> {
+        let mut cost_sum = 0.0f64;
+        for _ in 0..steps {
+            if self.next >= self.order.len() {
+                self.order = train.shuffled_indices(rng);
+                self.next = 0;
+            }
+            let end = (self.next + batch_size.max(1)).min(self.order.len());
+            let indices = &self.order[self.next..end];
+            self.next = end;
+            batch.shape(indices.len(), net);
+            train.gather(indices, batch.x.data_mut(), &mut batch.labels);
+            augment_batch(augment, batch, rng);
+            let cost = net.train_step(&batch.x, &batch.labels, optimizer)?;
+            on_batch(cost);
+            cost_sum += cost as f64;
+        }
+        Ok(cost_sum / steps.max(1) as f64)
+    }
 }

@@ -6,11 +6,13 @@ use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use cli::augment_spec::parse_augment;
-use cli::epoch::{Batch, accuracy, run_epoch, run_steps};
+use cli::epoch::{Batch, EpochWalker, accuracy, run_epoch, run_steps};
 use indicatif::{ProgressBar, ProgressStyle};
 use mnist_io::augment::Augment;
 use mnist_io::{CLASSES, IMAGE_PIXELS, Mnist, Split, Verify};
-use nn::{BatchNorm, Classifier, Dense, Dropout, DropoutKind, Init, Relu, Sequential};
+use nn::{
+    BatchNorm, Classifier, Conv2d, Dense, Dropout, DropoutKind, Flatten, Init, MaxPool2d, Padding, Relu, Sequential,
+};
 use optim::{
     AdaDelta, AdaGrad, Adam, AdamConfig, BiasCorrection, GradientDescent, Momentum, Optimizer, RmsProp, Schedule,
 };
@@ -25,6 +27,12 @@ pub enum ModelKind {
     Softmax,
     /// A multilayer perceptron: ReLU hidden layers of the sizes in --hidden.
     Mlp,
+    /// The TensorFlow tutorial's CNN: conv 5x5x32 SAME, ReLU, max-pool 2; conv
+    /// 5x5x64, ReLU, max-pool 2; dense 1024, ReLU; dropout (--dropout, 0.5 by
+    /// default here); dense 10. Its own initialisers: conv weights truncated
+    /// N(0, 0.1) and biases 0.1, dense-1024 weights truncated N(0, 1) and bias
+    /// 0.1, output weights and bias 0 (--init and --bias-init do not apply).
+    Cnn,
 }
 
 /// How the training images are split.
@@ -155,10 +163,21 @@ pub struct TrainArgs {
     /// Passes over the training set.
     #[arg(long, default_value_t = 15)]
     epochs: usize,
-    /// Train for this many steps on batches drawn with replacement (the NumPy
-    /// course's way) instead of --epochs; reports every epoch's worth of steps.
+    /// Train for this many steps instead of --epochs: batches walk shuffled
+    /// epochs (TensorFlow's next_batch), or are drawn with replacement with
+    /// --with-replacement (the NumPy course's way).
     #[arg(long)]
     steps: Option<usize>,
+    /// With --steps: draw each batch uniformly with replacement.
+    #[arg(long)]
+    with_replacement: bool,
+    /// With --steps: report the test accuracy every this many steps
+    /// [default: an epoch's worth, training images / batch size].
+    #[arg(long)]
+    report_every: Option<usize>,
+    /// With --steps: report the training accuracy too (a pass over the training set).
+    #[arg(long)]
+    report_train: bool,
     /// Learning-rate schedule, by epoch: constant, step:EVERY:GAMMA (times
     /// GAMMA every EVERY epochs), exp:GAMMA (times GAMMA each epoch), cosine
     /// (to 0 over --epochs), warmup:N (linear over the first N epochs).
@@ -232,12 +251,15 @@ impl ModelArgs {
 /// Builds the network `args` describe, drawing its initial weights (and its
 /// dropout layers' seeds) from `rng`.
 pub fn build(args: &ModelArgs, rng: &mut Xoshiro256PlusPlus) -> Result<Sequential, Box<dyn Error + Send + Sync>> {
+    if args.model == ModelKind::Cnn {
+        return build_cnn(args, rng);
+    }
     let weight_init = args.init.init(args.init_std);
     let bias_init = args.bias_init.init(args.init_std);
     let mut model = Sequential::new(Shape::new(&[IMAGE_PIXELS]));
     let hidden: &[usize] = match args.model {
         ModelKind::Softmax => &[],
-        ModelKind::Mlp => &args.hidden,
+        ModelKind::Mlp | ModelKind::Cnn => &args.hidden,
     };
     let kind = match args.dropout_kind {
         DropoutKindArg::Inverted => DropoutKind::Inverted,
@@ -291,6 +313,32 @@ fn parse_schedule(text: &str) -> Result<Schedule, String> {
         }
     };
     Ok(schedule)
+}
+
+/// The TensorFlow tutorial's CNN (LADDER.md, section F).
+fn build_cnn(args: &ModelArgs, rng: &mut Xoshiro256PlusPlus) -> Result<Sequential, Box<dyn Error + Send + Sync>> {
+    let conv_w = Init::TruncatedNormal { mean: 0.0, std: 0.1 };
+    let dense_w = Init::TruncatedNormal { mean: 0.0, std: 1.0 };
+    let bias = Init::Constant(0.1);
+    let keep = if args.dropout > 0.0 { 1.0 - args.dropout } else { 0.5 };
+    let kind = match args.dropout_kind {
+        DropoutKindArg::Inverted => DropoutKind::Inverted,
+        DropoutKindArg::ScaledAtTest => DropoutKind::ScaledAtTest,
+    };
+    let side = mnist_io::IMAGE_SIDE;
+    let mut model = Sequential::new(Shape::new(&[side, side, 1]));
+    model.push(Conv2d::new(1, 32, 5, 1, Padding::Same, &conv_w, &bias, rng))?;
+    model.push(Relu)?;
+    model.push(MaxPool2d::new(2, 2, Padding::Same))?;
+    model.push(Conv2d::new(32, 64, 5, 1, Padding::Same, &conv_w, &bias, rng))?;
+    model.push(Relu)?;
+    model.push(MaxPool2d::new(2, 2, Padding::Same))?;
+    model.push(Flatten)?;
+    model.push(Dense::new(7 * 7 * 64, 1024, &dense_w, &bias, rng))?;
+    model.push(Relu)?;
+    model.push(Dropout::new(keep, kind, rng.random()))?;
+    model.push(Dense::new(1024, CLASSES, &Init::Zeros, &Init::Zeros, rng))?;
+    Ok(model)
 }
 
 fn optimizer(args: &TrainArgs) -> Box<dyn Optimizer> {
@@ -356,7 +404,10 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
     net.weight_decay = args.weight_decay;
     let mut optimizer = optimizer(args);
     let length = match args.steps {
-        Some(steps) => format!("{steps} steps of batch {} drawn with replacement", args.batch_size),
+        Some(steps) if args.with_replacement => {
+            format!("{steps} steps of batch {} drawn with replacement", args.batch_size)
+        }
+        Some(steps) => format!("{steps} steps of batch {}", args.batch_size),
         None => format!("{} epochs of batch {}", args.epochs, args.batch_size),
     };
     eprintln!(
@@ -401,47 +452,76 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
             }
         }
         Some(steps) => {
-            // As the course: an "epoch" is train_size / batch_size steps, and
-            // train and test accuracy are printed after each.
-            let per_epoch = (data.train.len() / batch_size).max(1);
+            // Reports as the tutorials print them: the CNN tutorial every 500
+            // steps, the NumPy course every epoch's worth of steps.
+            let every = args.report_every.unwrap_or(data.train.len() / batch_size).max(1);
+            let mut walker = EpochWalker::default();
             let mut done = 0;
             while done < steps {
-                optimizer.set_learning_rate(schedule.rate(args.lr, done / per_epoch));
-                let n = per_epoch.min(steps - done);
+                optimizer.set_learning_rate(schedule.rate(args.lr, done / every));
+                let n = every.min(steps - done);
                 let bar = Progress::new(args.quiet, n, format!("Steps {}-{}", done + 1, done + n));
-                let cost = run_steps(
-                    &mut net,
-                    &data.train,
-                    batch_size,
-                    &args.augment,
-                    n,
-                    optimizer.as_mut(),
-                    &mut rng,
-                    &mut batch,
-                    &mut |cost| bar.step(cost),
-                )?;
+                let on_batch = &mut |cost| bar.step(cost);
+                let cost = if args.with_replacement {
+                    let aug = &args.augment;
+                    run_steps(
+                        &mut net,
+                        &data.train,
+                        batch_size,
+                        aug,
+                        n,
+                        optimizer.as_mut(),
+                        &mut rng,
+                        &mut batch,
+                        on_batch,
+                    )?
+                } else {
+                    let aug = &args.augment;
+                    walker.run_steps(
+                        &mut net,
+                        &data.train,
+                        batch_size,
+                        aug,
+                        n,
+                        optimizer.as_mut(),
+                        &mut rng,
+                        &mut batch,
+                        on_batch,
+                    )?
+                };
                 bar.finish();
                 done += n;
-                let train = accuracy(&mut net, &data.train, &mut batch)?;
                 let test = accuracy(&mut net, &data.test, &mut batch)?;
-                println!("Step: {done:5} cost = {cost:.9} train acc, test acc | {train:.4}, {test:.4}");
+                if args.report_train {
+                    let train = accuracy(&mut net, &data.train, &mut batch)?;
+                    println!("Step: {done}, Loss: {cost:.9}, Accuracy: {test:.4}, Train accuracy: {train:.4}");
+                } else {
+                    println!("Step: {done}, Loss: {cost:.9}, Accuracy: {test:.4}");
+                }
             }
         }
     }
     println!("Learning Finished!");
     eprintln!("({:.1} s)", started.elapsed().as_secs_f64());
 
-    println!("Train Accuracy: {:.4}", accuracy(&mut net, &data.train, &mut batch)?);
-    if !data.validation.is_empty() {
-        println!(
-            "Validation Accuracy: {:.4}",
-            accuracy(&mut net, &data.validation, &mut batch)?
-        );
+    // Runs by steps report their accuracy as they go; a pass over the
+    // training set costs as much as 5,000 steps of the CNN, so it is only
+    // made when asked for.
+    if args.steps.is_none() || args.report_train {
+        println!("Train Accuracy: {:.4}", accuracy(&mut net, &data.train, &mut batch)?);
+        if !data.validation.is_empty() {
+            println!(
+                "Validation Accuracy: {:.4}",
+                accuracy(&mut net, &data.validation, &mut batch)?
+            );
+        }
     }
     println!("Test Accuracy: {:.4}", accuracy(&mut net, &data.test, &mut batch)?);
 
     let r = rng.random_range(0..data.test.len());
-    batch.x.set_dims(&[1, IMAGE_PIXELS]);
+    let mut dims = vec![1];
+    dims.extend_from_slice(net.model.input_shape().dims());
+    batch.x.set_dims(&dims);
     data.test.gather(&[r], batch.x.data_mut(), &mut batch.labels);
     let predicted = net.predict(&batch.x)?[0];
     println!("Label: [{}] Prediction: [{predicted}]", batch.labels[0]);

@@ -244,16 +244,18 @@ fn every_optimizer_initializer_and_dropout_runs() {
     }
 }
 
-/// `--steps` trains on batches drawn with replacement and reports, like the
-/// course, after every epoch's worth of steps (5,100 images / 100 = 51).
+/// `--steps` trains on batches drawn with replacement (or walking shuffled
+/// epochs) and reports every `--report-every` steps, by default an epoch's
+/// worth (5,100 images / 100 = 51).
 #[test]
-fn steps_report_like_the_course() {
+fn steps_report_like_the_tutorials() {
     let dir = tempfile::tempdir().unwrap();
     fake_mnist(dir.path());
-    let out = mnist(&[
+    let d = dir.path().to_str().unwrap();
+    let common = [
         "train",
         "--data-dir",
-        dir.path().to_str().unwrap(),
+        d,
         "--no-verify",
         "--split",
         "full",
@@ -261,20 +263,55 @@ fn steps_report_like_the_course() {
         "16",
         "--optimizer",
         "adam",
+    ];
+    for (extra, reports) in [
+        (&["--steps", "120", "--with-replacement", "--report-train"][..], 3),
+        (&["--steps", "120", "--report-every", "40"][..], 3),
+    ] {
+        let out = mnist(&[&common[..], extra].concat());
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let steps: Vec<&str> = stdout.lines().filter(|l| l.starts_with("Step: ")).collect();
+        assert_eq!(steps.len(), reports, "{stdout}");
+        assert!(
+            steps[reports - 1].starts_with("Step: 120, Loss: ") && steps[0].contains(", Accuracy: "),
+            "{stdout}"
+        );
+        let train = extra.contains(&"--report-train");
+        assert_eq!(steps[0].contains("Train accuracy: "), train, "{stdout}");
+        assert_eq!(stdout.contains("Train Accuracy:"), train, "{stdout}");
+    }
+}
+
+/// The tutorial's CNN on the stand-in set, by steps.
+#[test]
+fn cnn_trains_by_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    fake_mnist(dir.path());
+    let out = mnist(&[
+        "train",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--no-verify",
+        "--model",
+        "cnn",
+        "--optimizer",
+        "adam",
         "--lr",
-        "0.001",
+        "1e-4",
+        "--batch-size",
+        "50",
         "--steps",
-        "120",
+        "4",
+        "--report-every",
+        "4",
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let steps: Vec<&str> = stdout.lines().filter(|l| l.starts_with("Step: ")).collect();
-    assert_eq!(steps.len(), 3, "{stdout}");
     assert!(
-        steps[0].starts_with("Step:    51 cost = ") && steps[2].starts_with("Step:   120 cost = "),
+        stdout.contains("Step: 4, Loss: ") && stdout.contains("Label: ["),
         "{stdout}"
     );
-    assert!(steps[2].contains("train acc, test acc | "), "{stdout}");
 }
 
 /// `mnist summary` counts the Keras chapter's network as Keras does.
@@ -287,6 +324,8 @@ fn summary_of_the_keras_network() {
         stdout.contains("Total params: 1,195,018") && stdout.contains("dropout_3 (Dropout)"),
         "{stdout}"
     );
+    let cnn = mnist(&["summary", "--model", "cnn"]);
+    assert!(String::from_utf8_lossy(&cnn.stdout).contains("Total params: 3,274,634"));
     let bn = mnist(&["summary", "--hidden", "50,100", "--batch-norm"]);
     let stdout = String::from_utf8_lossy(&bn.stdout);
     // Batch norm: gamma and beta trained, running mean and variance not.

@@ -176,3 +176,54 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod conv_tests {
+    use super::*;
+    use crate::{Conv2d, Init, Padding};
+    use rand::SeedableRng;
+
+    /// An image of the wrong size or channel count is an error naming the
+    /// shapes, not a panic.
+    #[test]
+    fn wrong_images_are_refused() {
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(0);
+        let mut model = Sequential::new(Shape::new(&[28, 28, 1]));
+        model
+            .push(Conv2d::new(
+                1,
+                4,
+                5,
+                1,
+                Padding::Same,
+                &Init::Zeros,
+                &Init::Zeros,
+                &mut rng,
+            ))
+            .unwrap();
+        for dims in [&[2, 28, 28, 3][..], &[2, 32, 32, 1], &[2, 784]] {
+            let e = model.forward(&Tensor::zeros(Shape::new(dims)), Mode::Eval).unwrap_err();
+            assert!(
+                e.to_string().starts_with("model input: expected shape [28, 28, 1]"),
+                "{e}"
+            );
+        }
+        let e = Sequential::new(Shape::new(&[28, 28, 3]))
+            .push(Conv2d::new(
+                1,
+                4,
+                5,
+                1,
+                Padding::Same,
+                &Init::Zeros,
+                &Init::Zeros,
+                &mut rng,
+            ))
+            .map(|_| ())
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "layer 0 (Conv2D) cannot take input of shape [28, 28, 3]: it takes 1 channels"
+        );
+    }
+}

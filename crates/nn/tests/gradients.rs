@@ -3,8 +3,8 @@
 
 use nn::gradcheck::{Tolerance, check_layer};
 use nn::{
-    BatchNorm, Dense, Dropout, DropoutKind, Init, Layer, LeakyRelu, Relu, Sigmoid, SigmoidBinaryCrossEntropy,
-    SoftmaxCrossEntropy, Tanh,
+    BatchNorm, Conv2d, Dense, Dropout, DropoutKind, Flatten, Init, Layer, LeakyRelu, MaxPool2d, Padding, Relu, Sigmoid,
+    SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy, Tanh,
 };
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -80,6 +80,36 @@ proptest! {
         let noise = values(batch * features, seed, -0.25, 0.25);
         let x = (0..batch * features).map(|i| (i / features) as f32 - batch as f32 / 2.0 + noise[i]).collect();
         check(&mut layer, x, &[batch, features], seed)?;
+    }
+
+    #[test]
+    fn conv2d(
+        batch in 1usize..3, h in 3usize..7, w in 3usize..7, c in 1usize..3, filters in 1usize..4,
+        kernel in 1usize..4, stride in 1usize..3, same in any::<bool>(), seed in any::<u64>(),
+    ) {
+        let padding = if same { Padding::Same } else { Padding::Valid };
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let init = Init::Normal { mean: 0.0, std: 0.5 };
+        let mut layer = Conv2d::new(c, filters, kernel, stride, padding, &init, &init, &mut rng);
+        check(&mut layer, values(batch * h * w * c, seed, -1.0, 1.0), &[batch, h, w, c], seed)?;
+    }
+
+    /// Distinct values a step apart, so that no finite difference changes
+    /// which input wins a window.
+    #[test]
+    fn max_pool(batch in 1usize..3, h in 2usize..7, w in 2usize..7, c in 1usize..3, same in any::<bool>(), seed in any::<u64>()) {
+        let padding = if same { Padding::Same } else { Padding::Valid };
+        let n = batch * h * w * c;
+        let mut order: Vec<usize> = (0..n).collect();
+        use rand::seq::SliceRandom;
+        order.shuffle(&mut Xoshiro256PlusPlus::seed_from_u64(seed));
+        let x = order.iter().map(|&i| i as f32 * 0.1 - 1.0).collect();
+        check(&mut MaxPool2d::new(2, 2, padding), x, &[batch, h, w, c], seed)?;
+    }
+
+    #[test]
+    fn flatten(batch in 1usize..3, h in 1usize..4, w in 1usize..4, c in 1usize..3, seed in any::<u64>()) {
+        check(&mut Flatten, values(batch * h * w * c, seed, -1.0, 1.0), &[batch, h, w, c], seed)?;
     }
 
     #[test]
