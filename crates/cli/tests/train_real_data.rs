@@ -3,9 +3,10 @@
 //! reason, unless `MNIST_REQUIRE_DATA` is set (CI), where they fail.
 //!
 //! The bounds are what these short runs reach over seeds 1 to 5 (A0 after two
-//! epochs: 0.807 to 0.819; A2 after one: 0.886 to 0.891), widened by a few
-//! points: a wrong gradient, a wrong split or shuffled labels fall far
-//! outside them, and a softmax regression cannot reach the upper bound.
+//! epochs: 0.807 to 0.819; A2 after one: 0.886 to 0.891; the CNN after 100
+//! steps, seeds 1 and 2: 0.910 and 0.880), widened by a few points: a wrong
+//! gradient, a wrong split or shuffled labels fall far outside them, and a
+//! softmax regression cannot reach the upper bound.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -74,4 +75,42 @@ fn a2_relu_network_learns_with_a_small_rate() {
         ],
     );
     assert!((0.85..0.95).contains(&run.test), "test accuracy {}", run.test);
+}
+
+/// Rung F, shortened: the tutorial's CNN, 100 steps of batch 50 with Adam 1e-4.
+#[test]
+fn f_cnn_learns_in_a_hundred_steps() {
+    let Some(dir) = data_dir() else { return };
+    let out = Command::new(env!("CARGO_BIN_EXE_mnist"))
+        .args([
+            "train",
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--model",
+            "cnn",
+            "--optimizer",
+            "adam",
+        ])
+        .args([
+            "--lr",
+            "1e-4",
+            "--batch-size",
+            "50",
+            "--steps",
+            "100",
+            "--report-every",
+            "100",
+            "--seed",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("Step: 100, Loss: "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let accuracy: f64 = line.rsplit("Accuracy: ").next().unwrap().trim().parse().unwrap();
+    assert!((0.84..0.97).contains(&accuracy), "test accuracy {accuracy}");
 }
