@@ -111,6 +111,20 @@ impl ConvGeometry {
         self.out_h * self.out_w
     }
 
+    /// The pixels of kernel row `ky` of window (oy, ox) inside the image, as
+    /// (index of the first pixel in the image, kernel columns skipped on the
+    /// left, pixels inside); `None` when the whole row is padding.
+    #[inline]
+    fn run(&self, oy: usize, ox: usize, ky: usize) -> Option<(usize, usize, usize)> {
+        let y = (oy * self.stride + ky)
+            .checked_sub(self.pad_top)
+            .filter(|&y| y < self.height)?;
+        let x0 = (ox * self.stride) as isize - self.pad_left as isize;
+        let first = (-x0).max(0) as usize;
+        let last = (self.width as isize - x0).clamp(0, self.kernel_w as isize) as usize;
+        (first < last).then(|| (y * self.width + (x0 + first as isize) as usize, first, last - first))
+    }
+
     /// The input row and column under window position (oy, ox) at kernel
     /// offset (ky, kx), or `None` in the padding.
     #[inline]
@@ -141,12 +155,16 @@ pub fn im2col(g: &ConvGeometry, batch: usize, x: &[f32], cols: &mut [f32]) {
                     for ox in 0..g.out_w {
                         let row = &mut cols[(oy * g.out_w + ox) * patch..][..patch];
                         for ky in 0..g.kernel_h {
-                            for kx in 0..g.kernel_w {
-                                let dst = &mut row[(ky * g.kernel_w + kx) * c..][..c];
-                                match g.source(oy, ox, ky, kx) {
-                                    Some((y, xx)) => dst.copy_from_slice(&x[(y * g.width + xx) * c..][..c]),
-                                    None => dst.fill(0.0),
+                            // A kernel row reads kernel_w * c contiguous floats of
+                            // x: copy it as one run, zeros where it hangs over.
+                            let dst = &mut row[ky * g.kernel_w * c..][..g.kernel_w * c];
+                            match g.run(oy, ox, ky) {
+                                Some((start, skip, len)) => {
+                                    dst[..skip * c].fill(0.0);
+                                    dst[skip * c..(skip + len) * c].copy_from_slice(&x[start * c..(start + len) * c]);
+                                    dst[(skip + len) * c..].fill(0.0);
                                 }
+                                None => dst.fill(0.0),
                             }
                         }
                     }
@@ -171,12 +189,10 @@ pub fn col2im(g: &ConvGeometry, batch: usize, cols: &[f32], dx: &mut [f32]) {
                     for ox in 0..g.out_w {
                         let row = &cols[(oy * g.out_w + ox) * patch..][..patch];
                         for ky in 0..g.kernel_h {
-                            for kx in 0..g.kernel_w {
-                                if let Some((y, xx)) = g.source(oy, ox, ky, kx) {
-                                    let src = &row[(ky * g.kernel_w + kx) * c..][..c];
-                                    let dst = &mut dx[(y * g.width + xx) * c..][..c];
-                                    dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
-                                }
+                            if let Some((start, skip, len)) = g.run(oy, ox, ky) {
+                                let src = &row[(ky * g.kernel_w + skip) * c..][..len * c];
+                                let dst = &mut dx[start * c..(start + len) * c];
+                                dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
                             }
                         }
                     }
