@@ -327,14 +327,25 @@ fn build_cnn(args: &ModelArgs, rng: &mut Xoshiro256PlusPlus) -> Result<Sequentia
     };
     let side = mnist_io::IMAGE_SIDE;
     let mut model = Sequential::new(Shape::new(&[side, side, 1]));
+    // --batch-norm: over the channels after each convolution, and over the
+    // features after the hidden dense layer, before each ReLU.
+    let norm = |model: &mut Sequential, features: usize| -> Result<(), nn::NnError> {
+        if args.batch_norm {
+            model.push(BatchNorm::new(features, 0.9, 1e-7))?;
+        }
+        Ok(())
+    };
     model.push(Conv2d::new(1, 32, 5, 1, Padding::Same, &conv_w, &bias, rng))?;
+    norm(&mut model, 32)?;
     model.push(Relu)?;
     model.push(MaxPool2d::new(2, 2, Padding::Same))?;
     model.push(Conv2d::new(32, 64, 5, 1, Padding::Same, &conv_w, &bias, rng))?;
+    norm(&mut model, 64)?;
     model.push(Relu)?;
     model.push(MaxPool2d::new(2, 2, Padding::Same))?;
     model.push(Flatten)?;
     model.push(Dense::new(7 * 7 * 64, 1024, &dense_w, &bias, rng))?;
+    norm(&mut model, 1024)?;
     model.push(Relu)?;
     model.push(Dropout::new(keep, kind, rng.random()))?;
     model.push(Dense::new(1024, CLASSES, &Init::Zeros, &Init::Zeros, rng))?;

@@ -326,6 +326,13 @@ fn summary_of_the_keras_network() {
     );
     let cnn = mnist(&["summary", "--model", "cnn"]);
     assert!(String::from_utf8_lossy(&cnn.stdout).contains("Total params: 3,274,634"));
+    // Batch norm over 32 and 64 channels and 1024 features: 2 x 1120 trained, 2 x 1120 not.
+    let cnn_bn = mnist(&["summary", "--model", "cnn", "--batch-norm"]);
+    let stdout = String::from_utf8_lossy(&cnn_bn.stdout);
+    assert!(
+        stdout.contains("Trainable params: 3,276,874") && stdout.contains("Non-trainable params: 2,240"),
+        "{stdout}"
+    );
     let bn = mnist(&["summary", "--hidden", "50,100", "--batch-norm"]);
     let stdout = String::from_utf8_lossy(&bn.stdout);
     // Batch norm: gamma and beta trained, running mean and variance not.

@@ -1,8 +1,11 @@
-//! Batch normalisation (Ioffe & Szegedy 2015) for dense layers: each feature
-//! is normalised over the batch, then scaled and shifted by learned `gamma`
-//! and `beta`.
+//! Batch normalisation (Ioffe & Szegedy 2015): each feature is normalised
+//! over the batch, then scaled and shifted by learned `gamma` and `beta`.
 //!
-//! Shapes: x `[batch, features]`, y the same; gamma, beta `[features]`.
+//! Shapes: x `[batch, features]` after a dense layer, or `[batch, h, w,
+//! channels]` after a convolution, where the features are the channels and
+//! every position of every image counts in the batch statistics (as
+//! TensorFlow's and Keras' batch norm over the last axis); y has x's
+//! shape; gamma, beta `[features]`.
 //!
 //! Forward (training), per feature over the batch of N:
 //!   mu = mean(x), var = mean((x - mu)²), xhat = (x - mu) / sqrt(var + eps),
@@ -70,15 +73,16 @@ impl Layer for BatchNorm {
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, String> {
-        if input == [self.features] {
+        if input.last() == Some(&self.features) {
             Ok(input.to_vec())
         } else {
-            Err(format!("normalises [{}] features per example", self.features))
+            Err(format!("normalises {} features (the last axis)", self.features))
         }
     }
 
     fn forward(&mut self, input: &Tensor, output: &mut Tensor, mode: Mode) {
-        let (n, d) = (input.rows(), self.features);
+        // Every position of every example is a sample of the features.
+        let (n, d) = (input.len() / self.features, self.features);
         output.set_dims(input.shape().dims());
         let (gamma, beta) = (self.gamma.data(), self.beta.data());
         match mode {
@@ -130,7 +134,7 @@ impl Layer for BatchNorm {
     }
 
     fn backward(&mut self, input: &Tensor, _output: &Tensor, grad_output: &Tensor, grad_input: Option<&mut Tensor>) {
-        let (n, d) = (input.rows(), self.features);
+        let (n, d) = (input.len() / self.features, self.features);
         let gamma = self.gamma.data();
         let mut sum_dxhat = vec![0.0f64; d];
         let mut sum_dxhat_xhat = vec![0.0f64; d];

@@ -112,6 +112,17 @@ proptest! {
         check(&mut Flatten, values(batch * h * w * c, seed, -1.0, 1.0), &[batch, h, w, c], seed)?;
     }
 
+    /// Over the channels of images: statistics over batch, height and width.
+    #[test]
+    fn batch_norm_over_channels(batch in 1usize..3, h in 1usize..4, w in 2usize..4, channels in 1usize..4, seed in any::<u64>()) {
+        let mut layer = BatchNorm::new(channels, 0.9, 1e-5);
+        let samples = batch * h * w;
+        let noise = values(samples * channels, seed, -0.25, 0.25);
+        // Each channel's samples a unit apart plus noise, as for dense batch norm.
+        let x = (0..samples * channels).map(|i| (i / channels) as f32 - samples as f32 / 2.0 + noise[i]).collect();
+        check(&mut layer, x, &[batch, h, w, channels], seed)?;
+    }
+
     #[test]
     fn tanh(batch in 1usize..6, width in 1usize..12, seed in any::<u64>()) {
         check(&mut Tanh, values(batch * width, seed, -3.0, 3.0), &[batch, width], seed)?;
