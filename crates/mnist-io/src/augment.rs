@@ -262,6 +262,49 @@ mod tests {
         assert!(batch.chunks(IMAGE_PIXELS).all(|img| img != &d[..]));
     }
 
+    /// Each transform alone keeps the shape and the 0..1 range, and changes
+    /// the image.
+    #[test]
+    fn each_transform_alone_keeps_shape_and_range() {
+        let off = Augment::default();
+        let singles = [
+            Augment {
+                rotate_degrees: 20.0,
+                ..off
+            },
+            Augment {
+                shift_pixels: 3.0,
+                ..off
+            },
+            Augment { scale: 0.2, ..off },
+            Augment {
+                shear_degrees: 15.0,
+                ..off
+            },
+            Augment {
+                elastic: Some(Elastic {
+                    alpha: 34.0,
+                    sigma: 4.0,
+                }),
+                ..off
+            },
+            Augment { brightness: 0.3, ..off },
+            Augment { contrast: 0.5, ..off },
+            Augment { invert: 1.0, ..off },
+            Augment { flip: 1.0, ..off },
+        ];
+        for aug in singles {
+            let mut batch: Vec<f32> = (0..4).flat_map(|_| digit()).collect();
+            aug.apply(&mut batch, 21);
+            assert_eq!(batch.len(), 4 * IMAGE_PIXELS, "{aug:?}");
+            assert!(batch.iter().all(|p| (0.0..=1.0).contains(p)), "{aug:?}");
+            assert!(
+                batch.chunks(IMAGE_PIXELS).any(|img| img != &digit()[..]),
+                "{aug:?} changed nothing"
+            );
+        }
+    }
+
     #[test]
     fn same_seed_same_batch_whatever_the_threads() {
         let base: Vec<f32> = (0..8).flat_map(|_| digit()).collect();
