@@ -149,16 +149,13 @@ impl Layer for Dense {
     }
 
     fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_>)) {
-        f(ParamMut {
-            name: "weight",
-            value: self.weight.data_mut(),
-            grad: self.weight_grad.data_mut(),
-        });
-        f(ParamMut {
-            name: "bias",
-            value: self.bias.data_mut(),
-            grad: self.bias_grad.data_mut(),
-        });
+        ParamMut::weight_and_bias(
+            f,
+            &mut self.weight,
+            &mut self.weight_grad,
+            &mut self.bias,
+            &mut self.bias_grad,
+        );
     }
 
     fn param_count(&self) -> usize {

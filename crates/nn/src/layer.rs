@@ -20,6 +20,29 @@ pub struct ParamMut<'a> {
     pub grad: &'a mut [f32],
 }
 
+impl ParamMut<'_> {
+    /// Lends a layer's `weight` and `bias` (with their gradients) to `f`,
+    /// in that order: the parameters of Dense and Conv2d.
+    pub fn weight_and_bias(
+        f: &mut dyn FnMut(ParamMut<'_>),
+        weight: &mut Tensor,
+        weight_grad: &mut Tensor,
+        bias: &mut Tensor,
+        bias_grad: &mut Tensor,
+    ) {
+        f(ParamMut {
+            name: "weight",
+            value: weight.data_mut(),
+            grad: weight_grad.data_mut(),
+        });
+        f(ParamMut {
+            name: "bias",
+            value: bias.data_mut(),
+            grad: bias_grad.data_mut(),
+        });
+    }
+}
+
 /// A layer: a forward pass and its backward pass.
 ///
 /// Tensors are batches: the first dimension is the example, the rest is the
