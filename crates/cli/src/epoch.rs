@@ -20,6 +20,12 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// Fills the batch with the examples `start..end` of `subset`, in order.
+    pub fn gather_range(&mut self, net: &Classifier, subset: &Subset, start: usize, end: usize) {
+        self.shape(end - start, net);
+        subset.gather_range(start, end, self.x.data_mut(), &mut self.labels);
+    }
+
     /// Shapes `x` as `n` examples of the model's input.
     fn shape(&mut self, n: usize, net: &Classifier) {
         self.dims.clear();

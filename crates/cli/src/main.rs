@@ -2,6 +2,7 @@
 
 mod grid;
 mod inspect;
+mod model_file;
 mod train;
 
 use std::path::PathBuf;
@@ -29,6 +30,8 @@ struct Cli {
 enum Command {
     /// Train a network and report its accuracy, as the classic tutorials print it.
     Train(train::TrainArgs),
+    /// Evaluate a saved model on the test set: accuracy, loss, confusion matrix.
+    Eval(model_file::EvalArgs),
     /// Print a network's layers, output shapes and parameter counts, as Keras' model.summary().
     Summary(train::ModelArgs),
     /// Draw test digits beside augmented copies of themselves, as a PNG.
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
             Command::Inspect { files } => inspect::run(&files),
             Command::AugmentGrid(args) => grid::run(&args),
             Command::Summary(args) => train::summary(&args),
+            Command::Eval(args) => model_file::eval(&args),
         })
     });
     match result {

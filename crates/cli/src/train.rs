@@ -18,10 +18,11 @@ use optim::{
 };
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
+use serde::{Deserialize, Serialize};
 use tensor::Shape;
 
 /// The kinds of network `train` builds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 pub enum ModelKind {
     /// Softmax regression: one affine layer from 784 pixels to 10 logits.
     Softmax,
@@ -45,7 +46,7 @@ pub enum SplitArg {
 }
 
 /// Initialisers, by the names the tutorials' libraries give them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 pub enum InitArg {
     /// N(0, s²) with s from --init-std (TensorFlow's random_normal).
     Normal,
@@ -105,8 +106,8 @@ pub enum OptimizerArg {
     Adadelta,
 }
 
-/// The network: shared by `train` and `summary`.
-#[derive(Args, Debug)]
+/// The network: shared by `train` and `summary`, and saved with a model.
+#[derive(Args, Debug, Clone, Serialize, Deserialize)]
 pub struct ModelArgs {
     /// The network.
     #[arg(long, value_enum, default_value = "mlp")]
@@ -211,6 +212,10 @@ pub struct TrainArgs {
     /// No progress bar (it is shown only on a terminal anyway).
     #[arg(long)]
     quiet: bool,
+    /// Save the trained model here (safetensors, with the architecture in its
+    /// metadata), replacing any file there only once the new one is complete.
+    #[arg(long)]
+    save: Option<PathBuf>,
 }
 
 /// Where Adam's bias correction goes.
@@ -223,7 +228,7 @@ pub enum CorrectionArg {
 }
 
 /// Where dropout scales.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 pub enum DropoutKindArg {
     /// Kept units times 1/keep in training; identity at test time.
     Inverted,
@@ -528,6 +533,16 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
         }
     }
     println!("Test Accuracy: {:.4}", accuracy(&mut net, &data.test, &mut batch)?);
+
+    if let Some(path) = &args.save {
+        let settings = serde_json::json!({
+            "optimizer": format!("{:?}", args.optimizer), "lr": args.lr, "epochs": args.epochs,
+            "steps": args.steps, "batch_size": args.batch_size, "seed": args.seed,
+            "weight_decay": args.weight_decay, "split": format!("{:?}", args.split),
+        });
+        crate::model_file::save(path, &mut net.model, &args.net, &settings)?;
+        eprintln!("saved {}", path.display());
+    }
 
     let r = rng.random_range(0..data.test.len());
     let mut dims = vec![1];

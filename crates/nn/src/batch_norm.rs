@@ -169,16 +169,25 @@ impl Layer for BatchNorm {
     }
 
     fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_>)) {
+        let (dims, value) = self.gamma.dims_and_data_mut();
         f(ParamMut {
             name: "gamma",
-            value: self.gamma.data_mut(),
+            dims,
+            value,
             grad: self.gamma_grad.data_mut(),
         });
+        let (dims, value) = self.beta.dims_and_data_mut();
         f(ParamMut {
             name: "beta",
-            value: self.beta.data_mut(),
+            dims,
+            value,
             grad: self.beta_grad.data_mut(),
         });
+    }
+
+    fn visit_state(&mut self, f: &mut dyn FnMut(&'static str, &mut [f32])) {
+        f("running_mean", &mut self.running_mean);
+        f("running_var", &mut self.running_var);
     }
 
     fn param_count(&self) -> usize {

@@ -14,6 +14,8 @@ pub enum Mode {
 pub struct ParamMut<'a> {
     /// The parameter's name within its layer (`weight`, `bias`).
     pub name: &'static str,
+    /// Its dimensions (e.g. `[inputs, outputs]` for a Dense weight).
+    pub dims: &'a [usize],
     /// The values.
     pub value: &'a mut [f32],
     /// The gradient of the loss, as the last `backward` left it.
@@ -30,14 +32,18 @@ impl ParamMut<'_> {
         bias: &mut Tensor,
         bias_grad: &mut Tensor,
     ) {
+        let (dims, value) = weight.dims_and_data_mut();
         f(ParamMut {
             name: "weight",
-            value: weight.data_mut(),
+            dims,
+            value,
             grad: weight_grad.data_mut(),
         });
+        let (dims, value) = bias.dims_and_data_mut();
         f(ParamMut {
             name: "bias",
-            value: bias.data_mut(),
+            dims,
+            value,
             grad: bias_grad.data_mut(),
         });
     }
@@ -77,4 +83,8 @@ pub trait Layer: Send {
     fn non_trainable_count(&self) -> usize {
         0
     }
+
+    /// Lends each piece of that untrained state, by name, to `f` (to save and
+    /// load it with the parameters).
+    fn visit_state(&mut self, _f: &mut dyn FnMut(&'static str, &mut [f32])) {}
 }

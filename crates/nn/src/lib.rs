@@ -49,5 +49,5 @@ pub use kernels::conv::Padding;
 pub use layer::{Layer, Mode, ParamMut};
 pub use loss::{SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy};
 pub use pooling::{Flatten, MaxPool2d};
-pub use sequential::Sequential;
+pub use sequential::{NamedTensorVisitor, Sequential};
 pub use summary::with_commas;

@@ -5,6 +5,9 @@ use tensor::{Shape, Tensor};
 
 use crate::{Layer, Mode, NnError, ParamMut};
 
+/// What [`Sequential::visit_named`] lends each tensor to: (name, dimensions, values).
+pub type NamedTensorVisitor<'a> = dyn FnMut(&str, &[usize], &mut [f32]) + 'a;
+
 /// Layers applied one after the other. The model owns the output of every
 /// layer and the gradient at every layer's input, reused from batch to batch.
 pub struct Sequential {
@@ -115,6 +118,21 @@ impl Sequential {
     pub fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_>)) {
         for layer in &mut self.layers {
             layer.visit_params(f);
+        }
+    }
+
+    /// Lends every tensor that defines the trained model, parameters and
+    /// untrained state alike, to `f` as (name, dimensions, values), named
+    /// `layer.tensor` with Keras' layer names (`dense_1.weight`,
+    /// `batch_norm.running_mean`), in a fixed order.
+    pub fn visit_named(&mut self, f: &mut NamedTensorVisitor<'_>) {
+        let names = self.layer_names();
+        for (layer, layer_name) in self.layers.iter_mut().zip(&names) {
+            layer.visit_params(&mut |p| f(&format!("{layer_name}.{}", p.name), p.dims, p.value));
+            layer.visit_state(&mut |name, values| {
+                let dims = [values.len()];
+                f(&format!("{layer_name}.{name}"), &dims, values)
+            });
         }
     }
 

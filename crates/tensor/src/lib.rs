@@ -67,6 +67,11 @@ impl Tensor {
         &mut self.data
     }
 
+    /// The dimensions and the elements at once (the elements mutable).
+    pub fn dims_and_data_mut(&mut self) -> (&[usize], &mut [f32]) {
+        (self.shape.dims(), &mut self.data)
+    }
+
     /// Gives back the buffer.
     pub fn into_vec(self) -> Vec<f32> {
         self.data

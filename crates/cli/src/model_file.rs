@@ -1,0 +1,159 @@
+//! Models on disk: safetensors files, one tensor per parameter (and batch
+//! norm's running statistics) named `layer.tensor` with Keras' layer names,
+//! the architecture and training settings as JSON in the metadata, so the
+//! file alone rebuilds the model. And `mnist eval`.
+
+use std::collections::HashMap;
+use std::error::Error;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use cli::epoch::Batch;
+use mnist_io::{CLASSES, Mnist, Split, Verify};
+use nn::{Classifier, Sequential};
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+
+use crate::train::{ModelArgs, build};
+
+type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
+
+/// What the metadata's `format` says of a file this project wrote.
+const FORMAT: &str = "mnist-from-scratch/1";
+
+/// Writes `model` to `path` as safetensors. The bytes go to a temporary file
+/// in the same folder, are flushed and synced, and only then renamed over
+/// `path`: an interrupted save never leaves a broken file where a good one was.
+pub fn save(path: &Path, model: &mut Sequential, arch: &ModelArgs, settings: &serde_json::Value) -> Result<()> {
+    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    model.visit_named(&mut |name, dims, values| {
+        let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        tensors.push((name.to_string(), dims.to_vec(), bytes));
+    });
+    let views = tensors
+        .iter()
+        .map(|(name, dims, bytes)| Ok((name.clone(), TensorView::new(Dtype::F32, dims.clone(), bytes)?)))
+        .collect::<std::result::Result<Vec<_>, safetensors::SafeTensorError>>()?;
+    let metadata = HashMap::from([
+        ("format".to_string(), FORMAT.to_string()),
+        ("architecture".to_string(), serde_json::to_string(arch)?),
+        ("training".to_string(), settings.to_string()),
+    ]);
+    let bytes = safetensors::serialize(views, Some(metadata))?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| format!("{}: not a file name", path.display()))?;
+    let tmp = dir.join(format!(".{}.partial", name.to_string_lossy()));
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        // The rename itself is durable once the folder is synced.
+        std::fs::File::open(dir)?.sync_all()
+    };
+    write().map_err(|e| format!("{}: {e}", path.display()).into())
+}
+
+/// Reads a model written by [`save`]: rebuilds the architecture from the
+/// metadata, then checks each tensor's name, dtype and shape against it
+/// before copying it in.
+pub fn load(path: &Path) -> Result<(Sequential, ModelArgs)> {
+    let at = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let bytes = std::fs::read(path).map_err(|e| at(&e))?;
+    let file = SafeTensors::deserialize(&bytes).map_err(|e| at(&format!("not a safetensors file ({e})")))?;
+    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| at(&e))?;
+    let meta = header.metadata().clone().unwrap_or_default();
+    if meta.get("format").map(String::as_str) != Some(FORMAT) {
+        return Err(at(&format!(
+            "not a model of this project (metadata format {:?}, expected {FORMAT:?})",
+            meta.get("format")
+        ))
+        .into());
+    }
+    let arch: ModelArgs = serde_json::from_str(
+        meta.get("architecture")
+            .ok_or_else(|| at(&"no architecture in the metadata"))?,
+    )
+    .map_err(|e| at(&format!("unreadable architecture ({e})")))?;
+    let mut model = build(&arch, &mut Xoshiro256PlusPlus::seed_from_u64(0))?;
+    let mut problems = Vec::new();
+    let mut expected = 0;
+    model.visit_named(&mut |name, dims, values| {
+        expected += 1;
+        match file.tensor(name) {
+            Err(_) => problems.push(format!("missing tensor {name} {dims:?}")),
+            Ok(t) if t.dtype() != Dtype::F32 => problems.push(format!("{name}: dtype {:?}, expected F32", t.dtype())),
+            Ok(t) if t.shape() != dims => problems.push(format!("{name}: shape {:?}, expected {dims:?}", t.shape())),
+            Ok(t) => {
+                for (v, b) in values.iter_mut().zip(t.data().chunks_exact(4)) {
+                    *v = f32::from_le_bytes(b.try_into().expect("4 bytes"));
+                }
+            }
+        }
+    });
+    if file.names().len() != expected {
+        problems.push(format!(
+            "{} tensors in the file, the architecture has {expected}",
+            file.names().len()
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(at(&format!("does not match its architecture: {}", problems.join("; "))).into());
+    }
+    Ok((model, arch))
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// The model file (written by `mnist train --save`).
+    #[arg(long)]
+    model: PathBuf,
+    /// Folder holding the MNIST files [default: $MNIST_DATA_DIR, else data/mnist].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Accept IDX files that are not the real MNIST.
+    #[arg(long)]
+    no_verify: bool,
+}
+
+/// `mnist eval`: test accuracy, mean loss and the confusion matrix.
+pub fn eval(args: &EvalArgs) -> Result<()> {
+    let (model, _) = load(&args.model)?;
+    let verify = if args.no_verify {
+        Verify::Skip
+    } else {
+        Verify::Checksums
+    };
+    let data = Mnist::load(&mnist_io::data_dir(args.data_dir.as_deref()), Split::Full, verify)?;
+    let mut net = Classifier::new(model);
+    let mut batch = Batch::default();
+    let mut confusion = [[0usize; CLASSES]; CLASSES];
+    let (mut loss_sum, mut correct) = (0.0f64, 0usize);
+    for start in (0..data.test.len()).step_by(200) {
+        let end = (start + 200).min(data.test.len());
+        batch.gather_range(&net, &data.test, start, end);
+        let (loss, right) = net.evaluate(&batch.x, &batch.labels)?;
+        loss_sum += loss as f64 * (end - start) as f64;
+        correct += right;
+        let labels = batch.labels.clone();
+        for (&p, &l) in net.predict(&batch.x)?.iter().zip(&labels) {
+            confusion[l as usize][p as usize] += 1;
+        }
+    }
+    let n = data.test.len().max(1) as f64;
+    println!("Test Accuracy: {:.4}", correct as f64 / n);
+    println!("Test Loss: {:.6}", loss_sum / n);
+    println!("Confusion matrix (rows: true digit, columns: predicted):");
+    println!("      {}", (0..CLASSES).map(|d| format!("{d:>5}")).collect::<String>());
+    for (d, row) in confusion.iter().enumerate() {
+        println!("  {d}:  {}", row.iter().map(|c| format!("{c:>5}")).collect::<String>());
+    }
+    Ok(())
+}
