@@ -32,6 +32,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Evaluate a saved model on the test set: accuracy, loss, confusion matrix.
     Eval(model_file::EvalArgs),
+    /// Classify one test image with a saved model, drawing it in the terminal.
+    Predict(model_file::PredictArgs),
     /// Print a network's layers, output shapes and parameter counts, as Keras' model.summary().
     Summary(train::ModelArgs),
     /// Draw test digits beside augmented copies of themselves, as a PNG.
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
             Command::AugmentGrid(args) => grid::run(&args),
             Command::Summary(args) => train::summary(&args),
             Command::Eval(args) => model_file::eval(&args),
+            Command::Predict(args) => model_file::predict(&args),
         })
     });
     match result {

@@ -157,3 +157,66 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     }
     Ok(())
 }
+
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    /// The model file (written by `mnist train --save`).
+    #[arg(long)]
+    model: PathBuf,
+    /// Which test image to classify (0 to 9,999).
+    #[arg(long)]
+    index: usize,
+    /// Folder holding the MNIST files [default: $MNIST_DATA_DIR, else data/mnist].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Accept IDX files that are not the real MNIST.
+    #[arg(long)]
+    no_verify: bool,
+}
+
+/// `mnist predict --index N`: the test image drawn in the terminal, the ten
+/// probabilities, and the tutorial's `Label: [5] Prediction: [5]`.
+pub fn predict(args: &PredictArgs) -> Result<()> {
+    let (model, _) = load(&args.model)?;
+    let verify = if args.no_verify {
+        Verify::Skip
+    } else {
+        Verify::Checksums
+    };
+    let data = Mnist::load(&mnist_io::data_dir(args.data_dir.as_deref()), Split::Full, verify)?;
+    if args.index >= data.test.len() {
+        return Err(format!("--index {} is past the {} test images", args.index, data.test.len()).into());
+    }
+    let mut net = Classifier::new(model);
+    let mut batch = Batch::default();
+    batch.gather_range(&net, &data.test, args.index, args.index + 1);
+    let label = batch.labels[0];
+    net.evaluate(&batch.x, &batch.labels)?;
+    let probs = net.probabilities().to_vec();
+    print!("{}", draw(data.test.image(args.index)));
+    for (digit, p) in probs.iter().enumerate() {
+        println!("  {digit}  {p:.4}  {}", "#".repeat((p * 40.0).round() as usize));
+    }
+    let predicted = probs
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(d, _)| d)
+        .unwrap_or(0);
+    println!("Label: [{label}] Prediction: [{predicted}]");
+    Ok(())
+}
+
+/// A 28x28 image in the terminal, two characters a pixel, darker ink denser.
+fn draw(pixels: &[u8]) -> String {
+    const SHADES: [&str; 5] = ["  ", "░░", "▒▒", "▓▓", "██"];
+    pixels
+        .chunks(mnist_io::IMAGE_SIDE)
+        .map(|row| {
+            row.iter()
+                .map(|&p| SHADES[(p as usize * 5 / 256).min(4)])
+                .collect::<String>()
+                + "\n"
+        })
+        .collect()
+}

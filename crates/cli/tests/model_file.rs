@@ -95,6 +95,32 @@ fn saved_models_evaluate_as_trained_and_bad_files_are_errors() {
         assert!(eval_out.contains("Confusion matrix"), "{eval_out}");
     }
 
+    // `predict` draws the image, prints ten probabilities that sum to 1, and
+    // the tutorial's line; a test index out of range is an error.
+    let out = mnist(&["predict", "--model", f, "--index", "5", "--data-dir", d, "--no-verify"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let probs: Vec<f64> = (0..10)
+        .map(|digit| line(&stdout, &format!("  {digit}  "))[5..11].trim().parse().unwrap())
+        .collect();
+    assert!((probs.iter().sum::<f64>() - 1.0).abs() < 1e-3, "{stdout}");
+    assert!(
+        line(&stdout, "Label: [").starts_with("Label: [1] Prediction: ["),
+        "{stdout}"
+    );
+    let out = mnist(&[
+        "predict",
+        "--model",
+        f,
+        "--index",
+        "200",
+        "--data-dir",
+        d,
+        "--no-verify",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("past the 200 test images"));
+
     // The last model saved is the CNN: its hidden dense layer has 1,024 biases.
     let bytes = std::fs::read(&file).unwrap();
     // Truncated.

@@ -70,6 +70,12 @@ impl Classifier {
         Ok((loss, correct))
     }
 
+    /// The class probabilities of the last `evaluate` or `train_step`,
+    /// `[batch, classes]` row-major.
+    pub fn probabilities(&self) -> &[f32] {
+        self.loss.probs().data()
+    }
+
     /// The predicted class of each example of `x`.
     pub fn predict(&mut self, x: &Tensor) -> Result<&[u8], NnError> {
         let logits = self.model.forward(x, Mode::Eval)?;
