@@ -82,7 +82,10 @@ pub fn load(path: &Path) -> Result<(Sequential, ModelArgs)> {
             .ok_or_else(|| at(&"no architecture in the metadata"))?,
     )
     .map_err(|e| at(&format!("unreadable architecture ({e})")))?;
-    let mut model = build(&arch, &mut Xoshiro256PlusPlus::seed_from_u64(0))?;
+    // A crafted file could hold any numbers: check them as the flags are.
+    arch.validate()
+        .map_err(|e| at(&format!("invalid architecture ({e})")))?;
+    let mut model = build(&arch, &mut Xoshiro256PlusPlus::seed_from_u64(0)).map_err(|e| at(&e))?;
     let mut problems = Vec::new();
     let mut expected = 0;
     model.visit_named(&mut |name, dims, values| {

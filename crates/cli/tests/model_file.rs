@@ -148,7 +148,16 @@ fn saved_models_evaluate_as_trained_and_bad_files_are_errors() {
         safetensors::serialize(st2.tensors(), Some(HashMap::new())).unwrap(),
     )
     .unwrap();
+    // Our metadata with an impossible architecture (dropout of 2).
+    let crafted = dir.path().join("crafted.safetensors");
+    let mut meta = header.metadata().clone().unwrap();
+    let arch = meta["architecture"].replace("\"dropout\":0.0", "\"dropout\":2.0");
+    assert_ne!(arch, meta["architecture"], "the architecture JSON changed shape");
+    meta.insert("architecture".into(), arch);
+    let st3 = SafeTensors::deserialize(&bytes).unwrap();
+    std::fs::write(&crafted, safetensors::serialize(st3.tensors(), Some(meta)).unwrap()).unwrap();
     for (path, expected) in [
+        (crafted.as_path(), "invalid architecture"),
         (cut.as_path(), "not a safetensors file"),
         (missing.as_path(), "missing tensor dense.bias [1024]"),
         (foreign.as_path(), "not a model of this project"),
