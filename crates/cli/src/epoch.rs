@@ -17,6 +17,7 @@ pub struct Batch {
     /// Labels.
     pub labels: Vec<u8>,
     dims: Vec<usize>,
+    indices: Vec<usize>,
 }
 
 impl Batch {
@@ -54,15 +55,110 @@ pub fn run_epoch<R: Rng + ?Sized>(
     let mut cost_sum = 0.0f64;
     let mut batches = 0usize;
     for indices in order.chunks(batch_size.max(1)) {
-        batch.shape(indices.len(), net);
-        train.gather(indices, batch.x.data_mut(), &mut batch.labels);
-        augment_batch(augment, batch, rng);
-        let cost = net.train_step(&batch.x, &batch.labels, optimizer)?;
+        let cost = train_batch(net, train, indices, augment, optimizer, rng, batch)?;
         on_batch(cost);
         cost_sum += cost as f64;
         batches += 1;
     }
     Ok(cost_sum / batches.max(1) as f64)
+}
+
+/// How `run_steps` picks its batches.
+pub enum Sampler {
+    /// Uniformly with replacement, as the NumPy course's
+    /// `np.random.choice(train_size, batch_size)`.
+    WithReplacement(Vec<usize>),
+    /// Walking the training set in shuffled epochs, as TensorFlow's
+    /// `mnist.train.next_batch`: each epoch a new order, a batch never
+    /// straddling two epochs (the last batch of an epoch may be short).
+    Epochs {
+        /// This epoch's order.
+        order: Vec<usize>,
+        /// Where the next batch starts in it.
+        next: usize,
+    },
+}
+
+impl Sampler {
+    /// Batches drawn with replacement.
+    pub fn with_replacement() -> Self {
+        Sampler::WithReplacement(Vec::new())
+    }
+
+    /// Batches walking shuffled epochs.
+    pub fn epochs() -> Self {
+        Sampler::Epochs {
+            order: Vec::new(),
+            next: 0,
+        }
+    }
+
+    fn next_batch<R: Rng + ?Sized>(&mut self, train: &Subset, batch_size: usize, rng: &mut R) -> &[usize] {
+        match self {
+            Sampler::WithReplacement(indices) => {
+                train.sample_indices(batch_size, rng, indices);
+                indices
+            }
+            Sampler::Epochs { order, next } => {
+                if *next >= order.len() {
+                    *order = train.shuffled_indices(rng);
+                    *next = 0;
+                }
+                let start = *next;
+                *next = (start + batch_size.max(1)).min(order.len());
+                &order[start..*next]
+            }
+        }
+    }
+}
+
+/// Trains `net` for `steps` steps on batches of `batch_size` that `sampler`
+/// picks; `on_batch` hears each batch's cost. Returns the mean batch cost.
+#[allow(clippy::too_many_arguments)]
+pub fn run_steps<R: Rng + ?Sized>(
+    net: &mut Classifier,
+    train: &Subset,
+    batch_size: usize,
+    augment: &Augment,
+    steps: usize,
+    sampler: &mut Sampler,
+    optimizer: &mut dyn Optimizer,
+    rng: &mut R,
+    batch: &mut Batch,
+    on_batch: &mut dyn FnMut(f32),
+) -> Result<f64, NnError> {
+    let mut cost_sum = 0.0f64;
+    for _ in 0..steps {
+        // The sampler lends its indices; copy them out of it, as the step
+        // needs `rng` too.
+        batch.indices.clear();
+        batch
+            .indices
+            .extend_from_slice(sampler.next_batch(train, batch_size, rng));
+        let indices = std::mem::take(&mut batch.indices);
+        let cost = train_batch(net, train, &indices, augment, optimizer, rng, batch);
+        batch.indices = indices;
+        let cost = cost?;
+        on_batch(cost);
+        cost_sum += cost as f64;
+    }
+    Ok(cost_sum / steps.max(1) as f64)
+}
+
+/// One training step on the examples `indices` of `train`, augmented.
+fn train_batch<R: Rng + ?Sized>(
+    net: &mut Classifier,
+    train: &Subset,
+    indices: &[usize],
+    augment: &Augment,
+    optimizer: &mut dyn Optimizer,
+    rng: &mut R,
+    batch: &mut Batch,
+) -> Result<f32, NnError> {
+    batch.shape(indices.len(), net);
+    train.gather(indices, batch.x.data_mut(), &mut batch.labels);
+    augment_batch(augment, batch, rng);
+    net.train_step(&batch.x, &batch.labels, optimizer)
 }
 
 /// Augments the batch's images, drawing the seed from `rng` only when there
@@ -87,79 +183,4 @@ pub fn accuracy(net: &mut Classifier, subset: &Subset, batch: &mut Batch) -> Res
         correct += net.evaluate(&batch.x, &batch.labels)?.1;
     }
     Ok(correct as f64 / subset.len().max(1) as f64)
-}
-
-/// Trains `net` for `steps` steps on batches of `batch_size` drawn from
-/// `train` uniformly *with replacement* (the NumPy course's
-/// `np.random.choice(train_size, batch_size)`); `on_batch` hears each
-/// batch's cost. Returns the mean batch cost. (For batches that walk
-/// shuffled epochs, as TensorFlow's `next_batch`, see [`EpochWalker`].)
-#[allow(clippy::too_many_arguments)]
-pub fn run_steps<R: Rng + ?Sized>(
-    net: &mut Classifier,
-    train: &Subset,
-    batch_size: usize,
-    augment: &Augment,
-    steps: usize,
-    optimizer: &mut dyn Optimizer,
-    rng: &mut R,
-    batch: &mut Batch,
-    on_batch: &mut dyn FnMut(f32),
-) -> Result<f64, NnError> {
-    let mut indices = Vec::with_capacity(batch_size);
-    let mut cost_sum = 0.0f64;
-    for _ in 0..steps {
-        train.sample_indices(batch_size, rng, &mut indices);
-        batch.shape(batch_size, net);
-        train.gather(&indices, batch.x.data_mut(), &mut batch.labels);
-        augment_batch(augment, batch, rng);
-        let cost = net.train_step(&batch.x, &batch.labels, optimizer)?;
-        on_batch(cost);
-        cost_sum += cost as f64;
-    }
-    Ok(cost_sum / steps.max(1) as f64)
-}
-
-/// Batches that walk the training set in shuffled epochs, as TensorFlow's
-/// `mnist.train.next_batch` does: each epoch a new order, a batch never
-/// straddling two epochs (the last batch of an epoch may be short).
-#[derive(Default)]
-pub struct EpochWalker {
-    order: Vec<usize>,
-    next: usize,
-}
-
-impl EpochWalker {
-    /// Trains `net` for `steps` steps on the next batches of the walk.
-    #[allow(clippy::too_many_arguments)]
-    pub fn run_steps<R: Rng + ?Sized>(
-        &mut self,
-        net: &mut Classifier,
-        train: &Subset,
-        batch_size: usize,
-        augment: &Augment,
-        steps: usize,
-        optimizer: &mut dyn Optimizer,
-        rng: &mut R,
-        batch: &mut Batch,
-        on_batch: &mut dyn FnMut(f32),
-    ) -> Result<f64, NnError> {
-        let mut cost_sum = 0.0f64;
-        for _ in 0..steps {
-            if self.next >= self.order.len() {
-                self.order = train.shuffled_indices(rng);
-                self.next = 0;
-            }
-            let end = (self.next + batch_size.max(1)).min(self.order.len());
-            let indices = &self.order[self.next..end];
-            self.next = end;
-            batch.shape(indices.len(), net);
-            train.gather(indices, batch.x.data_mut(), &mut batch.labels);
-            augment_batch(augment, batch, rng);
-            let cost = net.train_step(&batch.x, &batch.labels, optimizer)?;
-            on_batch(cost);
-            cost_sum += cost as f64;
-        }
-        Ok(cost_sum / steps.max(1) as f64)
-    }
 }

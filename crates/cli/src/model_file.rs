@@ -145,8 +145,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         let (loss, right) = net.evaluate(&batch.x, &batch.labels)?;
         loss_sum += loss as f64 * (end - start) as f64;
         correct += right;
-        let labels = batch.labels.clone();
-        for (&p, &l) in net.predict(&batch.x)?.iter().zip(&labels) {
+        for (&p, &l) in net.predictions().iter().zip(&batch.labels) {
             confusion[l as usize][p as usize] += 1;
         }
     }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use cli::augment_spec::parse_augment;
-use cli::epoch::{Batch, EpochWalker, accuracy, run_epoch, run_steps};
+use cli::epoch::{Batch, Sampler, accuracy, run_epoch, run_steps};
 use indicatif::{ProgressBar, ProgressStyle};
 use mnist_io::augment::Augment;
 use mnist_io::{CLASSES, IMAGE_PIXELS, Mnist, Split, Verify};
@@ -471,40 +471,28 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
             // Reports as the tutorials print them: the CNN tutorial every 500
             // steps, the NumPy course every epoch's worth of steps.
             let every = args.report_every.unwrap_or(data.train.len() / batch_size).max(1);
-            let mut walker = EpochWalker::default();
+            let mut sampler = if args.with_replacement {
+                Sampler::with_replacement()
+            } else {
+                Sampler::epochs()
+            };
             let mut done = 0;
             while done < steps {
                 optimizer.set_learning_rate(schedule.rate(args.lr, done / every));
                 let n = every.min(steps - done);
                 let bar = Progress::new(args.quiet, n, format!("Steps {}-{}", done + 1, done + n));
-                let on_batch = &mut |cost| bar.step(cost);
-                let cost = if args.with_replacement {
-                    let aug = &args.augment;
-                    run_steps(
-                        &mut net,
-                        &data.train,
-                        batch_size,
-                        aug,
-                        n,
-                        optimizer.as_mut(),
-                        &mut rng,
-                        &mut batch,
-                        on_batch,
-                    )?
-                } else {
-                    let aug = &args.augment;
-                    walker.run_steps(
-                        &mut net,
-                        &data.train,
-                        batch_size,
-                        aug,
-                        n,
-                        optimizer.as_mut(),
-                        &mut rng,
-                        &mut batch,
-                        on_batch,
-                    )?
-                };
+                let cost = run_steps(
+                    &mut net,
+                    &data.train,
+                    batch_size,
+                    &args.augment,
+                    n,
+                    &mut sampler,
+                    optimizer.as_mut(),
+                    &mut rng,
+                    &mut batch,
+                    &mut |cost| bar.step(cost),
+                )?;
                 bar.finish();
                 done += n;
                 let test = accuracy(&mut net, &data.test, &mut batch)?;

@@ -70,6 +70,11 @@ impl Classifier {
         Ok((loss, correct))
     }
 
+    /// The predicted classes of the last `evaluate` or `predict`.
+    pub fn predictions(&self) -> &[u8] {
+        &self.predictions
+    }
+
     /// The class probabilities of the last `evaluate` or `train_step`,
     /// `[batch, classes]` row-major.
     pub fn probabilities(&self) -> &[f32] {
