@@ -113,6 +113,7 @@ pub fn load(path: &Path) -> Result<(Sequential, ModelArgs)> {
     Ok((model, arch))
 }
 
+/// A saved model and the data to run it on: what `eval` and `predict` take.
 #[derive(Args, Debug)]
 pub struct EvalArgs {
     /// The model file (written by `mnist train --save`).
@@ -124,6 +125,20 @@ pub struct EvalArgs {
     /// Accept IDX files that are not the real MNIST.
     #[arg(long)]
     no_verify: bool,
+}
+
+impl EvalArgs {
+    /// The model, ready to classify, and the data.
+    fn open(&self) -> Result<(Classifier, Mnist)> {
+        let (model, _) = load(&self.model)?;
+        let verify = if self.no_verify {
+            Verify::Skip
+        } else {
+            Verify::Checksums
+        };
+        let data = Mnist::load(&mnist_io::data_dir(self.data_dir.as_deref()), Split::Full, verify)?;
+        Ok((Classifier::new(model), data))
+    }
 }
 
 /// `mnist eval`: test accuracy, mean loss and the confusion matrix.
@@ -162,34 +177,20 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
 
 #[derive(Args, Debug)]
 pub struct PredictArgs {
-    /// The model file (written by `mnist train --save`).
-    #[arg(long)]
-    model: PathBuf,
+    #[command(flatten)]
+    source: EvalArgs,
     /// Which test image to classify (0 to 9,999).
     #[arg(long)]
     index: usize,
-    /// Folder holding the MNIST files [default: $MNIST_DATA_DIR, else data/mnist].
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    /// Accept IDX files that are not the real MNIST.
-    #[arg(long)]
-    no_verify: bool,
 }
 
 /// `mnist predict --index N`: the test image drawn in the terminal, the ten
 /// probabilities, and the tutorial's `Label: [5] Prediction: [5]`.
 pub fn predict(args: &PredictArgs) -> Result<()> {
-    let (model, _) = load(&args.model)?;
-    let verify = if args.no_verify {
-        Verify::Skip
-    } else {
-        Verify::Checksums
-    };
-    let data = Mnist::load(&mnist_io::data_dir(args.data_dir.as_deref()), Split::Full, verify)?;
+    let (mut net, data) = args.source.open()?;
     if args.index >= data.test.len() {
         return Err(format!("--index {} is past the {} test images", args.index, data.test.len()).into());
     }
-    let mut net = Classifier::new(model);
     let mut batch = Batch::default();
     batch.gather_range(&net, &data.test, args.index, args.index + 1);
     let label = batch.labels[0];
