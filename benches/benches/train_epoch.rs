@@ -19,7 +19,6 @@
 use std::path::Path;
 use std::time::Instant;
 
-use cli::epoch::{Batch, accuracy, run_epoch};
 use kernels::gemm::Isa;
 use kernels::peak::fma_gflops;
 use mnist_io::augment::Augment;
@@ -29,6 +28,7 @@ use optim::{Adam, AdamConfig};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use tensor::Shape;
+use train::batches::{Batch, accuracy, run_epoch};
 
 const WIDTHS: [usize; 6] = [784, 512, 512, 512, 512, 10];
 const BATCH: usize = 100;

@@ -3,8 +3,12 @@
 //! - `fetch-data`: puts the four MNIST files in `data/mnist` (or `--dir`),
 //!   downloading them from the public mirrors or copying them from a folder
 //!   (`--from`), and checks each one's SHA-256 before keeping it.
+//! - `ladder`: reruns every experiment of `ladder.toml` (the tutorials'
+//!   ladder) with several seeds and writes `results/ladder.md`,
+//!   `results/ladder.json` and SVG plots.
 
 mod fetch;
+mod ladder;
 
 use std::process::ExitCode;
 
@@ -21,11 +25,14 @@ struct Cli {
 enum Command {
     /// Download MNIST from the public mirrors (or copy it with --from), verify it, store it.
     FetchData(fetch::FetchArgs),
+    /// Rerun the tutorials' experiments (ladder.toml) and compare with the published figures.
+    Ladder(ladder::LadderArgs),
 }
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
-        Command::FetchData(args) => fetch::run(&args),
+        Command::FetchData(args) => fetch::run(&args).map_err(Into::into),
+        Command::Ladder(args) => train::compute_pool().and_then(|pool| pool.install(|| ladder::run(&args))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,4 @@
-//! The library behind the `mnist` binary: the training loop over MNIST that
-//! the command line, the benchmarks and (later) `cargo xtask ladder` share.
+//! The library behind the `mnist` binary: what only the command line needs
+//! (parsing of its richer flags). Training itself lives in the `train` crate.
 
 pub mod augment_spec;
-pub mod epoch;

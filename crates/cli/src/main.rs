@@ -3,7 +3,7 @@
 mod grid;
 mod inspect;
 mod model_file;
-mod train;
+mod train_command;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,13 +29,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train a network and report its accuracy, as the classic tutorials print it.
-    Train(train::TrainArgs),
+    Train(train_command::TrainArgs),
     /// Evaluate a saved model on the test set: accuracy, loss, confusion matrix.
     Eval(model_file::EvalArgs),
     /// Classify one test image with a saved model, drawing it in the terminal.
     Predict(model_file::PredictArgs),
     /// Print a network's layers, output shapes and parameter counts, as Keras' model.summary().
-    Summary(train::ModelArgs),
+    Summary(train::ModelSpec),
     /// Draw test digits beside augmented copies of themselves, as a PNG.
     AugmentGrid(grid::GridArgs),
     /// Describe IDX files: header, sizes, label counts, and whether each is the real MNIST.
@@ -46,30 +46,17 @@ enum Command {
     },
 }
 
-/// The threads that compute: rayon's (RAYON_NUM_THREADS, else one per
-/// core), each with denormals flushed to zero; and the kernel named by
-/// MNIST_KERNEL checked once, so a bad value is an error, not a panic.
-fn compute_pool() -> Result<rayon::ThreadPool, Box<dyn std::error::Error + Send + Sync>> {
-    kernels::Isa::from_env()?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .start_handler(|_| {
-            kernels::denormals::flush_denormals();
-        })
-        .build()?;
-    Ok(pool)
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = compute_pool().and_then(|pool| {
+    let result = train::compute_pool().and_then(|pool| {
         // The whole command runs on one of the pool's threads, so the
         // kernels' parallel loops start from inside the pool (no hand-off
         // to it per product) and every thread flushes denormals.
         pool.install(|| match cli.command {
-            Command::Train(args) => train::run(&args),
+            Command::Train(args) => train_command::run(&args),
             Command::Inspect { files } => inspect::run(&files),
             Command::AugmentGrid(args) => grid::run(&args),
-            Command::Summary(args) => train::summary(&args),
+            Command::Summary(args) => train_command::summary(&args),
             Command::Eval(args) => model_file::eval(&args),
             Command::Predict(args) => model_file::predict(&args),
         })

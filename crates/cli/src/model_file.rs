@@ -9,14 +9,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use cli::epoch::Batch;
 use mnist_io::{CLASSES, Mnist, Split, Verify};
 use nn::{Classifier, Sequential};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
-use crate::train::{ModelArgs, build};
+use train::{Batch, ModelSpec};
 
 type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 
@@ -26,7 +25,7 @@ const FORMAT: &str = "mnist-from-scratch/1";
 /// Writes `model` to `path` as safetensors. The bytes go to a temporary file
 /// in the same folder, are flushed and synced, and only then renamed over
 /// `path`: an interrupted save never leaves a broken file where a good one was.
-pub fn save(path: &Path, model: &mut Sequential, arch: &ModelArgs, settings: &serde_json::Value) -> Result<()> {
+pub fn save(path: &Path, model: &mut Sequential, arch: &ModelSpec, settings: &serde_json::Value) -> Result<()> {
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     model.visit_named(&mut |name, dims, values| {
         let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
@@ -64,7 +63,7 @@ pub fn save(path: &Path, model: &mut Sequential, arch: &ModelArgs, settings: &se
 /// Reads a model written by [`save`]: rebuilds the architecture from the
 /// metadata, then checks each tensor's name, dtype and shape against it
 /// before copying it in.
-pub fn load(path: &Path) -> Result<(Sequential, ModelArgs)> {
+pub fn load(path: &Path) -> Result<(Sequential, ModelSpec)> {
     let at = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     let bytes = std::fs::read(path).map_err(|e| at(&e))?;
     let file = SafeTensors::deserialize(&bytes).map_err(|e| at(&format!("not a safetensors file ({e})")))?;
@@ -77,7 +76,7 @@ pub fn load(path: &Path) -> Result<(Sequential, ModelArgs)> {
         ))
         .into());
     }
-    let arch: ModelArgs = serde_json::from_str(
+    let arch: ModelSpec = serde_json::from_str(
         meta.get("architecture")
             .ok_or_else(|| at(&"no architecture in the metadata"))?,
     )
@@ -85,7 +84,9 @@ pub fn load(path: &Path) -> Result<(Sequential, ModelArgs)> {
     // A crafted file could hold any numbers: check them as the flags are.
     arch.validate()
         .map_err(|e| at(&format!("invalid architecture ({e})")))?;
-    let mut model = build(&arch, &mut Xoshiro256PlusPlus::seed_from_u64(0)).map_err(|e| at(&e))?;
+    let mut model = arch
+        .build(&mut Xoshiro256PlusPlus::seed_from_u64(0))
+        .map_err(|e| at(&e))?;
     let mut problems = Vec::new();
     let mut expected = 0;
     model.visit_named(&mut |name, dims, values| {

@@ -237,6 +237,7 @@ fn every_optimizer_initializer_and_dropout_runs() {
         let cost: f64 = stdout
             .lines()
             .find_map(|l| l.strip_prefix("Epoch: 0001 cost = "))
+            .and_then(|rest| rest.split_whitespace().next())
             .unwrap()
             .parse()
             .unwrap();

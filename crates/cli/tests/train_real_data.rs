@@ -39,7 +39,10 @@ fn train(dir: &Path, args: &[&str]) -> Run {
     let costs = stdout
         .lines()
         .filter_map(|l| l.strip_prefix("Epoch: "))
-        .map(|l| l.split("cost = ").nth(1).unwrap().parse().unwrap())
+        .map(|l| {
+            let cost = l.split("cost = ").nth(1).unwrap();
+            cost.split_whitespace().next().unwrap().parse().unwrap()
+        })
         .collect();
     assert!(
         stdout.contains("Learning Finished!") && stdout.contains("Label: ["),

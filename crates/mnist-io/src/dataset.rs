@@ -40,11 +40,19 @@ pub enum Verify {
     Skip,
 }
 
-/// Labelled images: pixels as bytes, `IMAGE_PIXELS` per image.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Labelled images: pixels as bytes, `IMAGE_PIXELS` per image (or another
+/// width, for small made-up data sets such as XOR's four points).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Subset {
     pixels: Vec<u8>,
     labels: Vec<u8>,
+    width: usize,
+}
+
+impl Default for Subset {
+    fn default() -> Self {
+        Self::with_width(Vec::new(), Vec::new(), IMAGE_PIXELS)
+    }
 }
 
 impl Subset {
@@ -54,8 +62,23 @@ impl Subset {
     /// If the lengths disagree (a programming error; files are checked by
     /// the readers before they get here).
     pub fn new(pixels: Vec<u8>, labels: Vec<u8>) -> Self {
-        assert_eq!(pixels.len(), labels.len() * IMAGE_PIXELS, "pixels and labels disagree");
-        Self { pixels, labels }
+        Self::with_width(pixels, labels, IMAGE_PIXELS)
+    }
+
+    /// A subset of examples of `width` bytes each (scaled to 0..1 like
+    /// pixels when gathered).
+    ///
+    /// # Panics
+    /// If the lengths disagree or `width` is 0.
+    pub fn with_width(pixels: Vec<u8>, labels: Vec<u8>, width: usize) -> Self {
+        assert!(width > 0, "examples need at least one value");
+        assert_eq!(pixels.len(), labels.len() * width, "pixels and labels disagree");
+        Self { pixels, labels, width }
+    }
+
+    /// Bytes per example (784 for MNIST).
+    pub fn width(&self) -> usize {
+        self.width
     }
 
     /// Number of images.
@@ -68,9 +91,9 @@ impl Subset {
         self.labels.is_empty()
     }
 
-    /// Image `i`, 784 bytes, row by row.
+    /// Image `i`, 784 bytes (`width`), row by row.
     pub fn image(&self, i: usize) -> &[u8] {
-        &self.pixels[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS]
+        &self.pixels[i * self.width..(i + 1) * self.width]
     }
 
     /// All labels.
@@ -91,9 +114,9 @@ impl Subset {
     /// If `pixels` does not hold exactly `indices.len() * 784` values, or an
     /// index is out of range.
     pub fn gather(&self, indices: &[usize], pixels: &mut [f32], labels: &mut Vec<u8>) {
-        assert_eq!(pixels.len(), indices.len() * IMAGE_PIXELS, "pixels must fit the batch");
+        assert_eq!(pixels.len(), indices.len() * self.width, "pixels must fit the batch");
         labels.clear();
-        for (row, &i) in pixels.chunks_exact_mut(IMAGE_PIXELS).zip(indices) {
+        for (row, &i) in pixels.chunks_exact_mut(self.width).zip(indices) {
             to_unit_range(self.image(i), row);
             labels.push(self.labels[i]);
         }
@@ -101,8 +124,8 @@ impl Subset {
 
     /// The images from `start` to `end` (exclusive), in order, as in `gather`.
     pub fn gather_range(&self, start: usize, end: usize, pixels: &mut [f32], labels: &mut Vec<u8>) {
-        assert_eq!(pixels.len(), (end - start) * IMAGE_PIXELS, "pixels must fit the range");
-        to_unit_range(&self.pixels[start * IMAGE_PIXELS..end * IMAGE_PIXELS], pixels);
+        assert_eq!(pixels.len(), (end - start) * self.width, "pixels must fit the range");
+        to_unit_range(&self.pixels[start * self.width..end * self.width], pixels);
         labels.clear();
         labels.extend_from_slice(&self.labels[start..end]);
     }
@@ -116,9 +139,10 @@ impl Subset {
                 found: self.len(),
             });
         }
-        Ok(Subset::new(
-            self.pixels[..n * IMAGE_PIXELS].to_vec(),
+        Ok(Subset::with_width(
+            self.pixels[..n * self.width].to_vec(),
             self.labels[..n].to_vec(),
+            self.width,
         ))
     }
 
@@ -206,7 +230,9 @@ impl Mnist {
                 expected: split.validation_len(),
                 found: train.len(),
             })?;
-        let Subset { mut pixels, mut labels } = train;
+        let Subset {
+            mut pixels, mut labels, ..
+        } = train;
         let validation = Subset::new(pixels.split_off(keep * IMAGE_PIXELS), labels.split_off(keep));
         Ok(Self {
             train: Subset::new(pixels, labels),

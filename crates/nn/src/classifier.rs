@@ -1,11 +1,25 @@
-//! A model with a softmax cross-entropy head: one training step, evaluation
-//! and prediction, with every buffer reused.
+//! A model with a classification head (softmax cross-entropy over classes,
+//! or sigmoid binary cross-entropy for yes/no): one training step,
+//! evaluation and prediction, with every buffer reused.
 
 use kernels::softmax::argmax_rows;
 use optim::Optimizer;
 use tensor::Tensor;
 
-use crate::{Mode, NnError, Sequential, SoftmaxCrossEntropy};
+use crate::{Mode, NnError, Sequential, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy};
+
+/// How a [`Classifier`] turns its model's outputs into a loss and a class.
+enum Head {
+    /// One logit per class, softmax cross-entropy, the largest logit wins.
+    Softmax(SoftmaxCrossEntropy),
+    /// One logit, sigmoid binary cross-entropy against labels 0 and 1,
+    /// class 1 when the logit is positive. `targets` holds the labels as
+    /// floats, `[batch, 1]`.
+    Sigmoid {
+        loss: SigmoidBinaryCrossEntropy,
+        targets: Tensor,
+    },
+}
 
 /// A [`Sequential`] model whose outputs are class logits.
 pub struct Classifier {
@@ -15,7 +29,7 @@ pub struct Classifier {
     /// every weight matrix (not biases, not batch norm's gamma and beta) is
     /// added to the loss, and `λ W` to each weight's gradient. 0: none.
     pub weight_decay: f32,
-    loss: SoftmaxCrossEntropy,
+    head: Head,
     grad_logits: Tensor,
     predictions: Vec<u8>,
 }
@@ -26,9 +40,59 @@ impl Classifier {
         Self {
             model,
             weight_decay: 0.0,
-            loss: SoftmaxCrossEntropy::new(),
+            head: Head::Softmax(SoftmaxCrossEntropy::new()),
             grad_logits: Tensor::default(),
             predictions: Vec::new(),
+        }
+    }
+
+    /// Wraps a model with a single output, a logit for class 1 against
+    /// class 0, trained with sigmoid binary cross-entropy (the XOR
+    /// experiments); labels must be 0 or 1.
+    pub fn binary(model: Sequential) -> Self {
+        Self {
+            head: Head::Sigmoid {
+                loss: SigmoidBinaryCrossEntropy::new(),
+                targets: Tensor::default(),
+            },
+            ..Self::new(model)
+        }
+    }
+
+    /// Number of classes the head tells apart.
+    pub fn classes(&self) -> usize {
+        match &self.head {
+            Head::Softmax(_) => self.model.output_shape().dims().iter().product(),
+            Head::Sigmoid { .. } => 2,
+        }
+    }
+
+    /// The loss of `logits` against `labels`, and the predicted classes
+    /// into `predictions`.
+    fn loss_forward(
+        head: &mut Head,
+        logits: &Tensor,
+        labels: &[u8],
+        predictions: &mut Vec<u8>,
+    ) -> Result<f32, NnError> {
+        match head {
+            Head::Softmax(loss) => {
+                let value = loss.forward(logits, labels)?;
+                argmax_rows(logits.data(), logits.row_len(), predictions);
+                Ok(value)
+            }
+            Head::Sigmoid { loss, targets } => {
+                if let Some(bad) = labels.iter().find(|&&l| l > 1) {
+                    return Err(NnError::Labels(format!("binary labels must be 0 or 1, found {bad}")));
+                }
+                targets.set_dims(&[labels.len(), 1]);
+                for (t, &l) in targets.data_mut().iter_mut().zip(labels) {
+                    *t = l as f32;
+                }
+                let value = loss.forward(logits, targets)?;
+                binary_predictions(logits, predictions);
+                Ok(value)
+            }
         }
     }
 
@@ -36,8 +100,11 @@ impl Classifier {
     /// backward, update. Returns the batch's mean loss before the update.
     pub fn train_step(&mut self, x: &Tensor, labels: &[u8], optimizer: &mut dyn Optimizer) -> Result<f32, NnError> {
         let logits = self.model.forward(x, Mode::Train)?;
-        let mut loss = self.loss.forward(logits, labels)?;
-        self.loss.backward(labels, &mut self.grad_logits);
+        let mut loss = Self::loss_forward(&mut self.head, logits, labels, &mut self.predictions)?;
+        match &self.head {
+            Head::Softmax(head) => head.backward(labels, &mut self.grad_logits),
+            Head::Sigmoid { loss, targets } => loss.backward(targets, &mut self.grad_logits),
+        }
         self.model.backward(x, &self.grad_logits);
         if self.weight_decay != 0.0 {
             loss += self.decay_weights();
@@ -64,8 +131,7 @@ impl Classifier {
     /// Mean loss and the number of correct predictions on the batch `x`.
     pub fn evaluate(&mut self, x: &Tensor, labels: &[u8]) -> Result<(f32, usize), NnError> {
         let logits = self.model.forward(x, Mode::Eval)?;
-        let loss = self.loss.forward(logits, labels)?;
-        argmax_rows(logits.data(), logits.row_len(), &mut self.predictions);
+        let loss = Self::loss_forward(&mut self.head, logits, labels, &mut self.predictions)?;
         let correct = self.predictions.iter().zip(labels).filter(|(p, l)| p == l).count();
         Ok((loss, correct))
     }
@@ -76,17 +142,30 @@ impl Classifier {
     }
 
     /// The class probabilities of the last `evaluate` or `train_step`,
-    /// `[batch, classes]` row-major.
+    /// `[batch, classes]` row-major; for a binary classifier, the
+    /// probability of class 1 alone, `[batch, 1]`.
     pub fn probabilities(&self) -> &[f32] {
-        self.loss.probs().data()
+        match &self.head {
+            Head::Softmax(loss) => loss.probs().data(),
+            Head::Sigmoid { loss, .. } => loss.probs().data(),
+        }
     }
 
     /// The predicted class of each example of `x`.
     pub fn predict(&mut self, x: &Tensor) -> Result<&[u8], NnError> {
         let logits = self.model.forward(x, Mode::Eval)?;
-        argmax_rows(logits.data(), logits.row_len(), &mut self.predictions);
+        match self.head {
+            Head::Softmax(_) => argmax_rows(logits.data(), logits.row_len(), &mut self.predictions),
+            Head::Sigmoid { .. } => binary_predictions(logits, &mut self.predictions),
+        }
         Ok(&self.predictions)
     }
+}
+
+/// Class 1 where the single logit is positive (probability above one half).
+fn binary_predictions(logits: &Tensor, predictions: &mut Vec<u8>) {
+    predictions.clear();
+    predictions.extend(logits.data().iter().map(|&z| u8::from(z > 0.0)));
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! One pass over a training set, and accuracy over a data set, in
-//! mini-batches whose buffers are reused from batch to batch.
+//! Stretches of training (an epoch, or a number of steps) and evaluation
+//! over a data set, in mini-batches whose buffers are reused from batch to
+//! batch.
 
 use mnist_io::Subset;
 use mnist_io::augment::Augment;
@@ -28,7 +29,7 @@ impl Batch {
     }
 
     /// Shapes `x` as `n` examples of the model's input.
-    fn shape(&mut self, n: usize, net: &Classifier) {
+    pub fn shape(&mut self, n: usize, net: &Classifier) {
         self.dims.clear();
         self.dims.push(n);
         self.dims.extend_from_slice(net.model.input_shape().dims());
@@ -169,18 +170,39 @@ fn augment_batch<R: Rng + ?Sized>(augment: &Augment, batch: &mut Batch, rng: &mu
     }
 }
 
-/// Fraction of `subset` that `net` classifies correctly, in chunks of 200:
-/// big enough for the products to run at speed, small enough that a CNN's
-/// im2col buffers stay near a hundred megabytes (a chunk of 1,000 would need
+/// Loss and accuracy of a model on a data set.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Metrics {
+    /// Mean loss per example (without weight decay's penalty).
+    pub loss: f64,
+    /// Fraction classified correctly.
+    pub accuracy: f64,
+}
+
+/// Loss and accuracy of `net` on `subset`, in chunks of 200: big enough
+/// for the products to run at speed, small enough that a CNN's im2col
+/// buffers stay near a hundred megabytes (a chunk of 1,000 would need
 /// 627 MB for the second convolution alone).
-pub fn accuracy(net: &mut Classifier, subset: &Subset, batch: &mut Batch) -> Result<f64, NnError> {
+pub fn evaluate(net: &mut Classifier, subset: &Subset, batch: &mut Batch) -> Result<Metrics, NnError> {
     const CHUNK: usize = 200;
     let mut correct = 0;
+    let mut loss = 0.0f64;
     for start in (0..subset.len()).step_by(CHUNK) {
         let end = (start + CHUNK).min(subset.len());
         batch.shape(end - start, net);
         subset.gather_range(start, end, batch.x.data_mut(), &mut batch.labels);
-        correct += net.evaluate(&batch.x, &batch.labels)?.1;
+        let (chunk_loss, chunk_correct) = net.evaluate(&batch.x, &batch.labels)?;
+        loss += chunk_loss as f64 * (end - start) as f64;
+        correct += chunk_correct;
     }
-    Ok(correct as f64 / subset.len().max(1) as f64)
+    let n = subset.len().max(1) as f64;
+    Ok(Metrics {
+        loss: loss / n,
+        accuracy: correct as f64 / n,
+    })
+}
+
+/// Fraction of `subset` that `net` classifies correctly (see [`evaluate`]).
+pub fn accuracy(net: &mut Classifier, subset: &Subset, batch: &mut Batch) -> Result<f64, NnError> {
+    Ok(evaluate(net, subset, batch)?.accuracy)
 }

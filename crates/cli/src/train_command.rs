@@ -1,0 +1,318 @@
+//! `mnist train`: the classic tutorials' training loop and report, through
+//! the `train` crate's `fit`.
+
+use std::error::Error;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use cli::augment_spec::parse_augment;
+use indicatif::{ProgressBar, ProgressStyle};
+use mnist_io::augment::Augment;
+use mnist_io::{Mnist, Split, Verify};
+use optim::Schedule;
+use rand::{RngExt, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use train::{
+    Batch, Callback, Control, Data, EarlyStopping, FitConfig, Length, ModelSpec, Monitor, OptimizerSpec, Record,
+    evaluate, fit, parse_schedule,
+};
+
+/// How the training images are split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SplitArg {
+    /// 55,000 to train, 5,000 for validation (TensorFlow's split).
+    Tensorflow,
+    /// All 60,000 to train.
+    Full,
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    net: ModelSpec,
+    #[command(flatten)]
+    optimizer: OptimizerSpec,
+    /// Passes over the training set.
+    #[arg(long, default_value_t = 15)]
+    epochs: usize,
+    /// Train for this many steps instead of --epochs: batches walk shuffled
+    /// epochs (TensorFlow's next_batch), or are drawn with replacement with
+    /// --with-replacement (the NumPy course's way).
+    #[arg(long)]
+    steps: Option<usize>,
+    /// With --steps: draw each batch uniformly with replacement.
+    #[arg(long)]
+    with_replacement: bool,
+    /// With --steps: report the test accuracy every this many steps
+    /// [default: an epoch's worth, training images / batch size].
+    #[arg(long)]
+    report_every: Option<usize>,
+    /// With --steps: report the training accuracy too (a pass over the training set).
+    #[arg(long)]
+    report_train: bool,
+    /// Learning-rate schedule, by epoch: constant, step:EVERY:GAMMA (times
+    /// GAMMA every EVERY epochs), exp:GAMMA (times GAMMA each epoch), cosine
+    /// (to 0 over the run), warmup:N (linear over the first N epochs).
+    #[arg(long, default_value = "constant", value_parser = parse_schedule)]
+    schedule: Schedule,
+    /// Images per mini-batch.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    batch_size: u32,
+    /// Seed of every random choice (initial weights, batch order, dropout masks).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// L2 weight decay λ: 0.5 λ Σ W² over the weights (not biases) added to
+    /// the loss, as the NumPy course defines it.
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f32,
+    /// Random transforms of each training batch, comma-separated: rotate=DEG,
+    /// shift=PX, scale=FRACTION, shear=DEG, elastic=ALPHA:SIGMA (Simard et al.
+    /// use 34:4), brightness=B, contrast=C, invert=PROB, flip=PROB (flipping
+    /// hurts digits); none for nothing.
+    #[arg(long, default_value = "none", value_parser = parse_augment)]
+    augment: Augment,
+    /// Stop when the validation loss has not improved for this many epochs
+    /// (or reports), and keep the model of the best one.
+    #[arg(long)]
+    early_stopping: Option<usize>,
+    /// How the 60,000 training images are split.
+    #[arg(long, value_enum, default_value = "tensorflow")]
+    split: SplitArg,
+    /// Folder holding the MNIST files [default: $MNIST_DATA_DIR, else data/mnist].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Accept IDX files that are not the real MNIST (skip the SHA-256 check).
+    #[arg(long)]
+    no_verify: bool,
+    /// No progress bar (it is shown only on a terminal anyway).
+    #[arg(long)]
+    quiet: bool,
+    /// Save the trained model here (safetensors, with the architecture in its
+    /// metadata), replacing any file there only once the new one is complete.
+    #[arg(long)]
+    save: Option<PathBuf>,
+    /// Write the history (every epoch's or report's cost, accuracies, losses,
+    /// learning rate and time) here as JSON.
+    #[arg(long)]
+    history: Option<PathBuf>,
+}
+
+pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
+    args.net.validate()?;
+    args.optimizer.validate()?;
+    if !(args.weight_decay.is_finite() && args.weight_decay >= 0.0) {
+        return Err(format!(
+            "--weight-decay must be a non-negative number, got {}",
+            args.weight_decay
+        )
+        .into());
+    }
+    let dir = mnist_io::data_dir(args.data_dir.as_deref());
+    let split = match args.split {
+        SplitArg::Tensorflow => Split::TensorFlow,
+        SplitArg::Full => Split::Full,
+    };
+    let verify = if args.no_verify {
+        Verify::Skip
+    } else {
+        Verify::Checksums
+    };
+    let data = Mnist::load(&dir, split, verify)?;
+
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(args.seed);
+    let mut net = args.net.classifier(&mut rng)?;
+    net.weight_decay = args.weight_decay;
+    let mut optimizer = args.optimizer.build()?;
+    let batch_size = args.batch_size as usize;
+    let length = match args.steps {
+        Some(steps) => Length::Steps {
+            steps,
+            with_replacement: args.with_replacement,
+            // Reports as the tutorials print them: the CNN tutorial every 500
+            // steps, the NumPy course every epoch's worth of steps.
+            report_every: args.report_every.unwrap_or(data.train.len() / batch_size).max(1),
+        },
+        None => Length::Epochs(args.epochs),
+    };
+    let described = match length {
+        Length::Steps { steps, .. } if args.with_replacement => {
+            format!("{steps} steps of batch {batch_size} drawn with replacement")
+        }
+        Length::Steps { steps, .. } => format!("{steps} steps of batch {batch_size}"),
+        Length::Epochs(epochs) => format!("{epochs} epochs of batch {batch_size}"),
+    };
+    eprintln!(
+        "Training {:?} ({} parameters) on {} images, {} for validation, {} for test; {described}, {:?} lr {}",
+        args.net.model,
+        net.model.param_count(),
+        data.train.len(),
+        data.validation.len(),
+        data.test.len(),
+        args.optimizer.optimizer,
+        args.optimizer.lr
+    );
+
+    let by_steps = args.steps.is_some();
+    let config = FitConfig {
+        length,
+        batch_size,
+        learning_rate: args.optimizer.lr,
+        schedule: args.schedule,
+        augment: args.augment,
+        monitor: Monitor {
+            train: by_steps && args.report_train,
+            // Epochs report validation figures, as Keras does; runs by steps
+            // print the tutorials' lines, plus validation only when early
+            // stopping needs it (5,000 images through a CNN at every report).
+            validation: !by_steps || args.early_stopping.is_some(),
+            test: by_steps,
+        },
+    };
+    let mut report = Report {
+        bar: None,
+        quiet: args.quiet,
+        by_steps,
+        sum: 0.0,
+    };
+    let mut stopping = args.early_stopping.map(EarlyStopping::new);
+    let mut callbacks: Vec<&mut dyn Callback> = vec![&mut report];
+    if let Some(stopping) = stopping.as_mut() {
+        callbacks.push(stopping);
+    }
+    let split_data = Data {
+        train: &data.train,
+        validation: &data.validation,
+        test: &data.test,
+    };
+    let history = fit(
+        &mut net,
+        optimizer.as_mut(),
+        &split_data,
+        &config,
+        &mut rng,
+        &mut callbacks,
+    )?;
+    println!("Learning Finished!");
+    eprintln!("({:.1} s)", history.seconds);
+    if let Some((epoch, loss)) = stopping.as_ref().and_then(|s| s.best()) {
+        eprintln!("kept the model of record {epoch} (validation loss {loss:.4})");
+    }
+
+    // Runs by steps report their accuracy as they go; a pass over the
+    // training set costs as much as 5,000 steps of the CNN, so it is only
+    // made when asked for.
+    let mut batch = Batch::default();
+    if !by_steps || args.report_train {
+        println!(
+            "Train Accuracy: {:.4}",
+            evaluate(&mut net, &data.train, &mut batch)?.accuracy
+        );
+        if !data.validation.is_empty() {
+            println!(
+                "Validation Accuracy: {:.4}",
+                evaluate(&mut net, &data.validation, &mut batch)?.accuracy
+            );
+        }
+    }
+    println!(
+        "Test Accuracy: {:.4}",
+        evaluate(&mut net, &data.test, &mut batch)?.accuracy
+    );
+
+    if let Some(path) = &args.history {
+        let json = serde_json::to_string_pretty(&history)?;
+        std::fs::write(path, json).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    if let Some(path) = &args.save {
+        let settings = serde_json::json!({
+            "optimizer": args.optimizer, "epochs": args.epochs,
+            "steps": args.steps, "batch_size": args.batch_size, "seed": args.seed,
+            "weight_decay": args.weight_decay, "split": format!("{:?}", args.split),
+        });
+        crate::model_file::save(path, &mut net.model, &args.net, &settings)?;
+        eprintln!("saved {}", path.display());
+    }
+
+    let r = rng.random_range(0..data.test.len());
+    let mut dims = vec![1];
+    dims.extend_from_slice(net.model.input_shape().dims());
+    batch.x.set_dims(&dims);
+    data.test.gather(&[r], batch.x.data_mut(), &mut batch.labels);
+    let predicted = net.predict(&batch.x)?[0];
+    println!("Label: [{}] Prediction: [{predicted}]", batch.labels[0]);
+    Ok(())
+}
+
+/// `mnist summary`: the network's layers, as Keras' `model.summary()`.
+pub fn summary(args: &ModelSpec) -> Result<(), Box<dyn Error + Send + Sync>> {
+    let model = args.build(&mut Xoshiro256PlusPlus::seed_from_u64(0))?;
+    print!("{}", model.summary());
+    Ok(())
+}
+
+/// The terminal side of a run: a progress bar over each stretch of batches
+/// on standard error (drawn only on a terminal, so redirected output gets
+/// the plain lines alone, and not at all with --quiet), and a line per
+/// record on standard output, as the tutorials print them.
+struct Report {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+    by_steps: bool,
+    sum: f64,
+}
+
+impl Callback for Report {
+    fn stretch_begin(&mut self, label: &str, batches: usize) {
+        let bar = if self.quiet {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new(batches as u64)
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {elapsed}<{eta} {msg}")
+                .expect("a valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(label.to_string());
+        self.bar = Some(bar);
+        self.sum = 0.0;
+    }
+
+    fn batch_end(&mut self, cost: f32) {
+        let Some(bar) = &self.bar else { return };
+        self.sum += cost as f64;
+        bar.inc(1);
+        let done = bar.position();
+        // Formatting the message every batch would cost more than the bar.
+        if done.is_multiple_of(10) || Some(done) == bar.length() {
+            let per_step = bar.elapsed().as_secs_f64() * 1e3 / done as f64;
+            bar.set_message(format!("{per_step:.1}ms/step loss {:.4}", self.sum / done as f64));
+        }
+    }
+
+    fn stretch_end(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn record(&mut self, r: &Record, _net: &mut nn::Classifier) -> Control {
+        let validation = r
+            .validation
+            .map(|m| format!(" (validation loss {:.4}, accuracy {:.4})", m.loss, m.accuracy))
+            .unwrap_or_default();
+        if !self.by_steps {
+            println!("Epoch: {:04} cost = {:.9}{validation}", r.epoch, r.cost);
+            return Control::Continue;
+        }
+        let test = r.test.map(|m| m.accuracy).unwrap_or(f64::NAN);
+        match r.train {
+            Some(train) => println!(
+                "Step: {}, Loss: {:.9}, Accuracy: {test:.4}, Train accuracy: {:.4}{validation}",
+                r.step, r.cost, train.accuracy
+            ),
+            None => println!("Step: {}, Loss: {:.9}, Accuracy: {test:.4}{validation}", r.step, r.cost),
+        }
+        Control::Continue
+    }
+}

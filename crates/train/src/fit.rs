@@ -1,0 +1,247 @@
+//! The training loop: `fit` runs epochs or steps, evaluates after each
+//! stretch, keeps a history and lets callbacks watch and stop it. The
+//! `mnist` command and `cargo xtask ladder` both train through it.
+
+use std::time::Instant;
+
+use mnist_io::Subset;
+use mnist_io::augment::Augment;
+use nn::{Classifier, NnError};
+use optim::{Optimizer, Schedule};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::batches::{Batch, Metrics, Sampler, evaluate, run_epoch, run_steps};
+
+/// How long to train.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Length {
+    /// Passes over the training set, each in a new random order; one
+    /// record per epoch.
+    Epochs(usize),
+    /// Steps of one batch each.
+    Steps {
+        /// How many steps.
+        steps: usize,
+        /// Draw each batch uniformly with replacement (the NumPy course);
+        /// otherwise walk shuffled epochs (TensorFlow's `next_batch`).
+        with_replacement: bool,
+        /// One record every this many steps.
+        report_every: usize,
+    },
+}
+
+/// What to evaluate after each stretch of training (the final figures are
+/// a separate, explicit call to [`evaluate`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Monitor {
+    /// Loss and accuracy on the training set (a forward pass over all of it).
+    pub train: bool,
+    /// On the validation set, when there is one.
+    pub validation: bool,
+    /// On the test set.
+    pub test: bool,
+}
+
+/// Settings of a run of [`fit`].
+#[derive(Clone, Debug)]
+pub struct FitConfig {
+    /// Epochs or steps.
+    pub length: Length,
+    /// Examples per batch.
+    pub batch_size: usize,
+    /// The base learning rate that `schedule` scales.
+    pub learning_rate: f32,
+    /// Learning rate per stretch (epoch, or report interval of a run by
+    /// steps); a cosine schedule with a total of 0 spans the whole run.
+    pub schedule: Schedule,
+    /// Random transforms of each training batch.
+    pub augment: Augment,
+    /// What each record measures.
+    pub monitor: Monitor,
+}
+
+/// The data a run sees; validation and test may be empty.
+#[derive(Clone, Copy, Debug)]
+pub struct Data<'a> {
+    /// Examples to train on.
+    pub train: &'a Subset,
+    /// Held out, for choosing (early stopping, the best model).
+    pub validation: &'a Subset,
+    /// Reported.
+    pub test: &'a Subset,
+}
+
+/// What one stretch of training (an epoch, or a report interval) did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Stretches done, from 1.
+    pub epoch: usize,
+    /// Steps done since the start.
+    pub step: usize,
+    /// Mean of the stretch's batch costs (weight decay's penalty included),
+    /// as the tutorials print it.
+    pub cost: f64,
+    /// The learning rate of the stretch.
+    pub learning_rate: f32,
+    /// On the training set, if monitored.
+    pub train: Option<Metrics>,
+    /// On the validation set, if monitored and not empty.
+    pub validation: Option<Metrics>,
+    /// On the test set, if monitored.
+    pub test: Option<Metrics>,
+    /// Seconds since `fit` began, evaluation included.
+    pub seconds: f64,
+}
+
+/// Every record of a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    /// One per stretch, in order.
+    pub records: Vec<Record>,
+    /// True when a callback stopped the run before its length.
+    pub stopped_early: bool,
+    /// Wall time of the whole run, seconds.
+    pub seconds: f64,
+}
+
+/// Whether training goes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// Go on.
+    Continue,
+    /// Stop after this record.
+    Stop,
+}
+
+/// Hooks into [`fit`]: progress bars, logs, early stopping. Every method
+/// has a default that does nothing.
+pub trait Callback {
+    /// A stretch of `batches` batches begins; `label` names it ("Epoch
+    /// 3/15", "Steps 501-1000").
+    fn stretch_begin(&mut self, _label: &str, _batches: usize) {}
+    /// One batch trained, with its cost.
+    fn batch_end(&mut self, _cost: f32) {}
+    /// The stretch's training is over (evaluation comes next).
+    fn stretch_end(&mut self) {}
+    /// The stretch's record; return [`Control::Stop`] to end the run.
+    fn record(&mut self, _record: &Record, _net: &mut Classifier) -> Control {
+        Control::Continue
+    }
+    /// The run is over (by its length or a stop).
+    fn fit_end(&mut self, _net: &mut Classifier) {}
+}
+
+/// Trains `net` with `optimizer` on `data.train` as `config` says, drawing
+/// batch orders and augmentation seeds from `rng`, and returns the
+/// history. The same seed gives the same history on any number of
+/// threads (the kernels split work independently of it).
+pub fn fit<R: Rng + ?Sized>(
+    net: &mut Classifier,
+    optimizer: &mut dyn Optimizer,
+    data: &Data<'_>,
+    config: &FitConfig,
+    rng: &mut R,
+    callbacks: &mut [&mut dyn Callback],
+) -> Result<History, NnError> {
+    let started = Instant::now();
+    let mut batch = Batch::default();
+    let batch_size = config.batch_size.max(1);
+    let (stretches, steps_total) = match config.length {
+        Length::Epochs(epochs) => (epochs, epochs * data.train.len().div_ceil(batch_size)),
+        Length::Steps {
+            steps, report_every, ..
+        } => (steps.div_ceil(report_every.max(1)), steps),
+    };
+    let schedule = match config.schedule {
+        Schedule::Cosine { total: 0, min } => Schedule::Cosine { total: stretches, min },
+        other => other,
+    };
+    let mut sampler = match config.length {
+        Length::Steps {
+            with_replacement: true, ..
+        } => Sampler::with_replacement(),
+        _ => Sampler::epochs(),
+    };
+    let mut history = History::default();
+    let mut step = 0;
+    for epoch in 1..=stretches {
+        let learning_rate = schedule.rate(config.learning_rate, epoch - 1);
+        optimizer.set_learning_rate(learning_rate);
+        let (label, batches) = match config.length {
+            Length::Epochs(epochs) => (format!("Epoch {epoch}/{epochs}"), data.train.len().div_ceil(batch_size)),
+            Length::Steps { report_every, .. } => {
+                let n = report_every.max(1).min(steps_total - step);
+                (format!("Steps {}-{}", step + 1, step + n), n)
+            }
+        };
+        for c in callbacks.iter_mut() {
+            c.stretch_begin(&label, batches);
+        }
+        let mut on_batch = |cost: f32| {
+            for c in callbacks.iter_mut() {
+                c.batch_end(cost);
+            }
+        };
+        let cost = match config.length {
+            Length::Epochs(_) => run_epoch(
+                net,
+                data.train,
+                batch_size,
+                &config.augment,
+                optimizer,
+                rng,
+                &mut batch,
+                &mut on_batch,
+            )?,
+            Length::Steps { .. } => run_steps(
+                net,
+                data.train,
+                batch_size,
+                &config.augment,
+                batches,
+                &mut sampler,
+                optimizer,
+                rng,
+                &mut batch,
+                &mut on_batch,
+            )?,
+        };
+        step += batches;
+        for c in callbacks.iter_mut() {
+            c.stretch_end();
+        }
+        let mut measure = |wanted: bool, subset: &Subset| -> Result<Option<Metrics>, NnError> {
+            if wanted && !subset.is_empty() {
+                evaluate(net, subset, &mut batch).map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        let record = Record {
+            epoch,
+            step,
+            cost,
+            learning_rate,
+            train: measure(config.monitor.train, data.train)?,
+            validation: measure(config.monitor.validation, data.validation)?,
+            test: measure(config.monitor.test, data.test)?,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        let mut stop = false;
+        for c in callbacks.iter_mut() {
+            stop |= c.record(&record, net) == Control::Stop;
+        }
+        history.records.push(record);
+        if stop {
+            history.stopped_early = epoch < stretches;
+            break;
+        }
+    }
+    for c in callbacks.iter_mut() {
+        c.fit_end(net);
+    }
+    history.seconds = started.elapsed().as_secs_f64();
+    Ok(history)
+}

@@ -1,0 +1,305 @@
+//! What network to build: a spec that the command line, a model file's
+//! metadata and the ladder's TOML all describe, and the builder.
+
+use clap::{Args, ValueEnum};
+use mnist_io::{CLASSES, IMAGE_PIXELS, IMAGE_SIDE};
+use nn::{
+    BatchNorm, Classifier, Conv2d, Dense, Dropout, DropoutKind, Flatten, Init, MaxPool2d, Padding, Relu, Sequential,
+    Sigmoid,
+};
+use rand::RngExt;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use serde::{Deserialize, Serialize};
+use tensor::Shape;
+
+use crate::SpecError;
+
+/// The kinds of network there are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    /// Softmax regression: one affine layer from 784 pixels to 10 logits.
+    Softmax,
+    /// A multilayer perceptron: hidden layers of the sizes in --hidden.
+    Mlp,
+    /// The TensorFlow tutorial's CNN: conv 5x5x32 SAME, ReLU, max-pool 2; conv
+    /// 5x5x64, ReLU, max-pool 2; dense 1024, ReLU; dropout (--dropout, 0.5 by
+    /// default here); dense 10. Its own initialisers: conv weights truncated
+    /// N(0, 0.1) and biases 0.1, dense-1024 weights truncated N(0, 1) and bias
+    /// 0.1, output weights and bias 0 (--init and --bias-init do not apply).
+    Cnn,
+}
+
+/// Initialisers, by the names the tutorials' libraries give them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InitKind {
+    /// N(0, s²) with s from --init-std (TensorFlow's random_normal).
+    Normal,
+    /// Normal with deviation --init-std, redrawn beyond two deviations (TensorFlow's truncated_normal).
+    TruncatedNormal,
+    /// U(-s, s) with s from --init-std.
+    Uniform,
+    /// All zeros.
+    Zeros,
+    /// Glorot/Xavier uniform: U(-a, a), a = sqrt(6 / (fan_in + fan_out)).
+    Xavier,
+    /// Glorot/Xavier normal, truncated (Keras' glorot_normal).
+    XavierNormal,
+    /// He normal, truncated, std sqrt(2 / fan_in) after truncation (Keras' he_normal).
+    He,
+    /// He normal, not truncated: N(0, 2 / fan_in) (PyTorch's kaiming_normal_).
+    HeNormal,
+    /// He uniform: U(-a, a), a = sqrt(6 / fan_in).
+    HeUniform,
+    /// LeCun normal, truncated (Keras' lecun_normal).
+    Lecun,
+}
+
+impl InitKind {
+    /// The initialiser, with `scale` as the deviation of the normal ones
+    /// and the bound of the uniform one.
+    pub fn init(self, scale: f32) -> Init {
+        match self {
+            InitKind::Normal => Init::Normal { mean: 0.0, std: scale },
+            InitKind::TruncatedNormal => Init::TruncatedNormal { mean: 0.0, std: scale },
+            InitKind::Uniform => Init::Uniform {
+                low: -scale,
+                high: scale,
+            },
+            InitKind::Zeros => Init::Zeros,
+            InitKind::Xavier => Init::XavierUniform,
+            InitKind::XavierNormal => Init::XavierNormal,
+            InitKind::He => Init::HeTruncated,
+            InitKind::HeNormal => Init::HeNormal,
+            InitKind::HeUniform => Init::HeUniform,
+            InitKind::Lecun => Init::LeCunNormal,
+        }
+    }
+}
+
+/// Where dropout scales.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DropoutKindArg {
+    /// Kept units times 1/keep in training; identity at test time.
+    Inverted,
+    /// Kept units unscaled in training; times keep at test time.
+    ScaledAtTest,
+}
+
+/// The non-linearity of an MLP's hidden layers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActivationKind {
+    /// max(0, x).
+    Relu,
+    /// 1 / (1 + e^-x).
+    Sigmoid,
+}
+
+/// The output layer and its loss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutputKind {
+    /// One logit per class, softmax cross-entropy.
+    Softmax,
+    /// One logit for class 1 against class 0, sigmoid binary cross-entropy
+    /// (two classes only: the XOR experiments).
+    Sigmoid,
+}
+
+/// The network: shared by `mnist train` and `mnist summary`, saved with a
+/// model, and a rung's model in the ladder.
+#[derive(Args, Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelSpec {
+    /// The network.
+    #[arg(long, value_enum, default_value = "mlp")]
+    pub model: ModelKind,
+    /// Sizes of the hidden layers of the MLP, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "256,256")]
+    pub hidden: Vec<usize>,
+    /// Non-linearity of the MLP's hidden layers.
+    #[arg(long, value_enum, default_value = "relu")]
+    pub activation: ActivationKind,
+    /// Output layer and loss.
+    #[arg(long, value_enum, default_value = "softmax")]
+    pub output: OutputKind,
+    /// Initialiser of the weights.
+    #[arg(long, value_enum, default_value = "normal")]
+    pub init: InitKind,
+    /// Initialiser of the biases (the TensorFlow tutorial draws them from N(0, 1) too).
+    #[arg(long, value_enum, default_value = "normal")]
+    pub bias_init: InitKind,
+    /// Standard deviation of the normal and truncated-normal initialisers
+    /// (the tutorials' tf.random_normal uses 1), bound of the uniform one.
+    #[arg(long, default_value_t = 1.0)]
+    pub init_std: f32,
+    /// Fraction of hidden units dropped in training, after each hidden layer
+    /// (Keras' rate; TensorFlow's keep_prob 0.7 is --dropout 0.3). 0: no dropout.
+    #[arg(long, default_value_t = 0.0)]
+    pub dropout: f32,
+    /// Scale kept units by 1/keep in training (inverted, as TensorFlow and
+    /// Keras) or scale by keep at test time (the original paper and the NumPy course).
+    #[arg(long, value_enum, default_value = "inverted")]
+    pub dropout_kind: DropoutKindArg,
+    /// Batch normalisation after each hidden affine layer, before its activation.
+    #[arg(long)]
+    pub batch_norm: bool,
+}
+
+impl Default for ModelSpec {
+    fn default() -> Self {
+        Self {
+            model: ModelKind::Mlp,
+            hidden: vec![256, 256],
+            activation: ActivationKind::Relu,
+            output: OutputKind::Softmax,
+            init: InitKind::Normal,
+            bias_init: InitKind::Normal,
+            init_std: 1.0,
+            dropout: 0.0,
+            dropout_kind: DropoutKindArg::Inverted,
+            batch_norm: false,
+        }
+    }
+}
+
+impl ModelSpec {
+    /// Checks what the types cannot: ranges of the numbers, sizes.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(SpecError(format!(
+                "dropout is the fraction of units dropped, in [0, 1), got {}",
+                self.dropout
+            )));
+        }
+        if !(self.init_std.is_finite() && self.init_std >= 0.0) {
+            return Err(SpecError(format!(
+                "init-std must be a non-negative number, got {}",
+                self.init_std
+            )));
+        }
+        if self.hidden.contains(&0) {
+            return Err(SpecError("hidden: a layer needs at least one unit".into()));
+        }
+        if self.model != ModelKind::Mlp && self.output != OutputKind::Softmax {
+            return Err(SpecError("a sigmoid output needs --model mlp".into()));
+        }
+        Ok(())
+    }
+
+    /// Builds the MNIST network the spec describes, drawing its initial
+    /// weights (and its dropout layers' seeds) from `rng`.
+    pub fn build(&self, rng: &mut Xoshiro256PlusPlus) -> Result<Sequential, SpecError> {
+        match self.model {
+            ModelKind::Cnn => self.build_cnn(rng),
+            ModelKind::Softmax | ModelKind::Mlp => self.build_mlp(IMAGE_PIXELS, CLASSES, rng),
+        }
+    }
+
+    /// The network wrapped with the head its output asks for.
+    pub fn classifier(&self, rng: &mut Xoshiro256PlusPlus) -> Result<Classifier, SpecError> {
+        Ok(self.head(self.build(rng)?))
+    }
+
+    /// An MLP (or softmax regression) on `inputs` values into `classes`
+    /// classes, with its head: the XOR rungs use 2 inputs and 2 classes.
+    pub fn classifier_for(
+        &self,
+        inputs: usize,
+        classes: usize,
+        rng: &mut Xoshiro256PlusPlus,
+    ) -> Result<Classifier, SpecError> {
+        self.validate()?;
+        if self.model == ModelKind::Cnn {
+            return Err(SpecError("the CNN takes 28x28 images only".into()));
+        }
+        Ok(self.head(self.build_mlp(inputs, classes, rng)?))
+    }
+
+    fn head(&self, model: Sequential) -> Classifier {
+        match self.output {
+            OutputKind::Softmax => Classifier::new(model),
+            OutputKind::Sigmoid => Classifier::binary(model),
+        }
+    }
+
+    fn dropout_kind(&self) -> DropoutKind {
+        match self.dropout_kind {
+            DropoutKindArg::Inverted => DropoutKind::Inverted,
+            DropoutKindArg::ScaledAtTest => DropoutKind::ScaledAtTest,
+        }
+    }
+
+    fn build_mlp(&self, inputs: usize, classes: usize, rng: &mut Xoshiro256PlusPlus) -> Result<Sequential, SpecError> {
+        self.validate()?;
+        let outputs = match self.output {
+            OutputKind::Softmax => classes,
+            OutputKind::Sigmoid if classes == 2 => 1,
+            OutputKind::Sigmoid => {
+                return Err(SpecError(format!(
+                    "a sigmoid output tells two classes apart, not {classes}"
+                )));
+            }
+        };
+        let weight_init = self.init.init(self.init_std);
+        let bias_init = self.bias_init.init(self.init_std);
+        let mut model = Sequential::new(Shape::new(&[inputs]));
+        let hidden: &[usize] = match self.model {
+            ModelKind::Softmax => &[],
+            ModelKind::Mlp | ModelKind::Cnn => &self.hidden,
+        };
+        let mut width = inputs;
+        for &h in hidden {
+            model.push(Dense::new(width, h, &weight_init, &bias_init, rng))?;
+            if self.batch_norm {
+                model.push(BatchNorm::new(h, 0.9, 1e-7))?;
+            }
+            match self.activation {
+                ActivationKind::Relu => model.push(Relu)?,
+                ActivationKind::Sigmoid => model.push(Sigmoid)?,
+            };
+            if self.dropout > 0.0 {
+                model.push(Dropout::new(1.0 - self.dropout, self.dropout_kind(), rng.random()))?;
+            }
+            width = h;
+        }
+        model.push(Dense::new(width, outputs, &weight_init, &bias_init, rng))?;
+        Ok(model)
+    }
+
+    /// The TensorFlow tutorial's CNN (LADDER.md, section F).
+    fn build_cnn(&self, rng: &mut Xoshiro256PlusPlus) -> Result<Sequential, SpecError> {
+        self.validate()?;
+        let conv_w = Init::TruncatedNormal { mean: 0.0, std: 0.1 };
+        let dense_w = Init::TruncatedNormal { mean: 0.0, std: 1.0 };
+        let bias = Init::Constant(0.1);
+        let keep = if self.dropout > 0.0 { 1.0 - self.dropout } else { 0.5 };
+        let mut model = Sequential::new(Shape::new(&[IMAGE_SIDE, IMAGE_SIDE, 1]));
+        // --batch-norm: over the channels after each convolution, and over the
+        // features after the hidden dense layer, before each ReLU.
+        let norm = |model: &mut Sequential, features: usize| -> Result<(), nn::NnError> {
+            if self.batch_norm {
+                model.push(BatchNorm::new(features, 0.9, 1e-7))?;
+            }
+            Ok(())
+        };
+        model.push(Conv2d::new(1, 32, 5, 1, Padding::Same, &conv_w, &bias, rng))?;
+        norm(&mut model, 32)?;
+        model.push(Relu)?;
+        model.push(MaxPool2d::new(2, 2, Padding::Same))?;
+        model.push(Conv2d::new(32, 64, 5, 1, Padding::Same, &conv_w, &bias, rng))?;
+        norm(&mut model, 64)?;
+        model.push(Relu)?;
+        model.push(MaxPool2d::new(2, 2, Padding::Same))?;
+        model.push(Flatten)?;
+        model.push(Dense::new(7 * 7 * 64, 1024, &dense_w, &bias, rng))?;
+        norm(&mut model, 1024)?;
+        model.push(Relu)?;
+        model.push(Dropout::new(keep, self.dropout_kind(), rng.random()))?;
+        model.push(Dense::new(1024, CLASSES, &Init::Zeros, &Init::Zeros, rng))?;
+        Ok(model)
+    }
+}
