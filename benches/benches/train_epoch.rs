@@ -110,7 +110,7 @@ fn main() {
                     &mut adam,
                     &mut rng,
                     &mut batch,
-                    &mut |_| {},
+                    &mut |_, _| {},
                 )
                 .unwrap();
                 if e > 0 {

@@ -1,4 +1,7 @@
 //! The library behind the `mnist` binary: what only the command line needs
-//! (parsing of its richer flags). Training itself lives in the `train` crate.
+//! (parsing of its richer flags, TensorBoard event files, history plots).
+//! Training itself lives in the `train` crate.
 
 pub mod augment_spec;
+pub mod history_plot;
+pub mod tensorboard;

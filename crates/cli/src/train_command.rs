@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use cli::augment_spec::parse_augment;
+use cli::tensorboard::EventWriter;
 use indicatif::{ProgressBar, ProgressStyle};
 use mnist_io::augment::Augment;
 use mnist_io::{Mnist, Split, Verify};
@@ -95,6 +96,15 @@ pub struct TrainArgs {
     /// learning rate and time) here as JSON.
     #[arg(long)]
     history: Option<PathBuf>,
+    /// Write TensorBoard event files into this folder (e.g. runs/NAME):
+    /// the cost of every batch, and per epoch (or report) the cost, the
+    /// learning rate and the measured losses and accuracies.
+    #[arg(long)]
+    logdir: Option<PathBuf>,
+    /// After training, draw the cost and the accuracies per epoch (or
+    /// report) into this SVG file.
+    #[arg(long)]
+    plot: Option<PathBuf>,
 }
 
 pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
@@ -173,11 +183,19 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
         quiet: args.quiet,
         by_steps,
         sum: 0.0,
+        accuracy_sum: 0.0,
     };
     let mut stopping = args.early_stopping.map(EarlyStopping::new);
+    let mut log = match &args.logdir {
+        Some(dir) => Some(TensorBoardLog::create(dir)?),
+        None => None,
+    };
     let mut callbacks: Vec<&mut dyn Callback> = vec![&mut report];
     if let Some(stopping) = stopping.as_mut() {
         callbacks.push(stopping);
+    }
+    if let Some(log) = log.as_mut() {
+        callbacks.push(log);
     }
     let split_data = Data {
         train: &data.train,
@@ -194,6 +212,9 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
     )?;
     println!("Learning Finished!");
     eprintln!("({:.1} s)", history.seconds);
+    if let Some(log) = log {
+        log.finish()?;
+    }
     if let Some((epoch, loss)) = stopping.as_ref().and_then(|s| s.best()) {
         eprintln!("kept the model of record {epoch} (validation loss {loss:.4})");
     }
@@ -219,6 +240,10 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
         evaluate(&mut net, &data.test, &mut batch)?.accuracy
     );
 
+    if let Some(path) = &args.plot {
+        cli::history_plot::draw(path, &history, by_steps).map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("plotted {}", path.display());
+    }
     if let Some(path) = &args.history {
         let json = serde_json::to_string_pretty(&history)?;
         std::fs::write(path, json).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -243,6 +268,74 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
     Ok(())
 }
 
+/// `--logdir`: every batch's cost and every record's figures as
+/// TensorBoard scalars. A failed write is kept and reported after training
+/// (a callback cannot stop the run with an error).
+struct TensorBoardLog {
+    writer: EventWriter,
+    step: i64,
+    error: Option<std::io::Error>,
+}
+
+impl TensorBoardLog {
+    fn create(dir: &std::path::Path) -> Result<Self, Box<dyn Error + Send + Sync>> {
+        Ok(Self {
+            writer: EventWriter::create(dir)?,
+            step: 0,
+            error: None,
+        })
+    }
+
+    fn keep(&mut self, result: std::io::Result<()>) {
+        if let (Err(e), None) = (result, &self.error) {
+            self.error = Some(e);
+        }
+    }
+
+    fn finish(mut self) -> Result<(), Box<dyn Error + Send + Sync>> {
+        let flushed = self.writer.flush();
+        self.keep(flushed);
+        match self.error {
+            Some(e) => Err(format!("{}: {e}", self.writer.path().display()).into()),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Callback for TensorBoardLog {
+    fn batch_end(&mut self, cost: f32, _accuracy: f32) {
+        self.step += 1;
+        let written = self.writer.scalar("batch/cost", self.step, cost);
+        self.keep(written);
+    }
+
+    fn record(&mut self, r: &Record, _net: &mut nn::Classifier) -> Control {
+        let at = r.epoch as i64;
+        let mut scalars = vec![
+            ("epoch/cost", r.cost),
+            ("epoch/batch_accuracy", r.batch_accuracy),
+            ("epoch/learning_rate", r.learning_rate as f64),
+        ];
+        for (loss, accuracy, metrics) in [
+            ("epoch/train_loss", "epoch/train_accuracy", r.train),
+            ("epoch/validation_loss", "epoch/validation_accuracy", r.validation),
+            ("epoch/test_loss", "epoch/test_accuracy", r.test),
+        ] {
+            if let Some(m) = metrics {
+                scalars.push((loss, m.loss));
+                scalars.push((accuracy, m.accuracy));
+            }
+        }
+        for (tag, value) in scalars {
+            let written = self.writer.scalar(tag, at, value as f32);
+            self.keep(written);
+        }
+        let flushed = self.writer.flush();
+        self.keep(flushed);
+        Control::Continue
+    }
+}
+
 /// `mnist summary`: the network's layers, as Keras' `model.summary()`.
 pub fn summary(args: &ModelSpec) -> Result<(), Box<dyn Error + Send + Sync>> {
     let model = args.build(&mut Xoshiro256PlusPlus::seed_from_u64(0))?;
@@ -259,6 +352,7 @@ struct Report {
     quiet: bool,
     by_steps: bool,
     sum: f64,
+    accuracy_sum: f64,
 }
 
 impl Callback for Report {
@@ -276,17 +370,23 @@ impl Callback for Report {
         bar.set_prefix(label.to_string());
         self.bar = Some(bar);
         self.sum = 0.0;
+        self.accuracy_sum = 0.0;
     }
 
-    fn batch_end(&mut self, cost: f32) {
+    fn batch_end(&mut self, cost: f32, accuracy: f32) {
         let Some(bar) = &self.bar else { return };
         self.sum += cost as f64;
+        self.accuracy_sum += accuracy as f64;
         bar.inc(1);
         let done = bar.position();
         // Formatting the message every batch would cost more than the bar.
         if done.is_multiple_of(10) || Some(done) == bar.length() {
             let per_step = bar.elapsed().as_secs_f64() * 1e3 / done as f64;
-            bar.set_message(format!("{per_step:.1}ms/step loss {:.4}", self.sum / done as f64));
+            bar.set_message(format!(
+                "{per_step:.1}ms/step loss {:.4} accuracy {:.4}",
+                self.sum / done as f64,
+                self.accuracy_sum / done as f64
+            ));
         }
     }
 

@@ -117,3 +117,73 @@ fn f_cnn_learns_in_a_hundred_steps() {
     let accuracy: f64 = line.rsplit("Accuracy: ").next().unwrap().trim().parse().unwrap();
     assert!((0.84..0.97).contains(&accuracy), "test accuracy {accuracy}");
 }
+
+/// A network from `--arch` text trains, and leaves its history as JSON and
+/// a plot; early stopping keeps the best epoch's model.
+#[test]
+fn arch_history_plot_and_early_stopping() {
+    let Some(dir) = data_dir() else { return };
+    let out_dir = tempfile::tempdir().unwrap();
+    let history = out_dir.path().join("history.json");
+    let plot = out_dir.path().join("plot.svg");
+    let out = Command::new(env!("CARGO_BIN_EXE_mnist"))
+        .args(["train", "--data-dir", dir.to_str().unwrap()])
+        .args(["--arch", "dense(64) relu dropout(0.2) dense(10)", "--optimizer", "adam"])
+        .args(["--lr", "0.001", "--epochs", "3", "--early-stopping", "1"])
+        .arg("--history")
+        .arg(&history)
+        .arg("--plot")
+        .arg(&plot)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("kept the model of record"), "{stderr}");
+    // Not a terminal: no progress bar, so nothing to garble a log with.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for text in [&stdout, &stderr] {
+        assert!(!text.contains('\r') && !text.contains('\u{1b}'), "{text:?}");
+    }
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&history).unwrap()).unwrap();
+    let records = json["records"].as_array().unwrap();
+    assert!(!records.is_empty() && records.len() <= 3);
+    let last = records.last().unwrap();
+    let validation = last["validation"]["accuracy"].as_f64().unwrap();
+    assert!((0.93..0.99).contains(&validation), "validation accuracy {validation}");
+    assert!(last["batch_accuracy"].as_f64().unwrap() > 0.85, "{last}");
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("validation"),
+        "{}",
+        &svg[..200.min(svg.len())]
+    );
+}
+
+/// On a terminal (a pseudo-terminal from util-linux's `script`) the
+/// progress bar shows, with the running loss and accuracy.
+#[test]
+fn the_progress_bar_shows_on_a_terminal() {
+    let Some(dir) = data_dir() else { return };
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` (util-linux) to make a pseudo-terminal");
+        return;
+    }
+    let command = format!(
+        "{} train --data-dir {} --model softmax --lr 0.1 --epochs 1",
+        env!("CARGO_BIN_EXE_mnist"),
+        dir.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("TERM", "xterm")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(screen.contains("Epoch 1/1 ["), "{screen}");
+    assert!(
+        screen.contains("ms/step loss ") && screen.contains(" accuracy "),
+        "{screen}"
+    );
+    assert!(screen.contains("Epoch: 0001 cost = "), "{screen}");
+}

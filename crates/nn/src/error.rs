@@ -30,4 +30,8 @@ pub enum NnError {
     /// Labels and examples disagree in number, or a label is out of range.
     #[error("labels: {0}")]
     Labels(String),
+    /// A model description that does not make a model: an unknown layer,
+    /// a bad argument, a layer that cannot follow the previous one.
+    #[error("model spec: {0}")]
+    Spec(String),
 }

@@ -24,6 +24,7 @@
 
 mod activation;
 mod batch_norm;
+pub mod builder;
 mod classifier;
 mod conv2d;
 mod dense;
@@ -39,6 +40,7 @@ mod summary;
 
 pub use activation::{LeakyRelu, Relu, Sigmoid, Tanh};
 pub use batch_norm::BatchNorm;
+pub use builder::{Builder, LayerSpec};
 pub use classifier::Classifier;
 pub use conv2d::Conv2d;
 pub use dense::Dense;

@@ -11,6 +11,14 @@ impl Shape {
         Self(dims.to_vec())
     }
 
+    /// The shape of an image of `channels` planes of `height x width`, laid
+    /// out channels-last as the convolutions of this project take it:
+    /// `[height, width, channels]` (MNIST: `Shape::image(1, 28, 28)` is
+    /// `[28, 28, 1]`).
+    pub fn image(channels: usize, height: usize, width: usize) -> Self {
+        Self(vec![height, width, channels])
+    }
+
     /// `[rows, cols]`.
     pub fn matrix(rows: usize, cols: usize) -> Self {
         Self(vec![rows, cols])

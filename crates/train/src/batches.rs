@@ -39,7 +39,8 @@ impl Batch {
 
 /// Trains `net` for one epoch on `train` in a new random order from `rng`,
 /// in batches of `batch_size` (the last one may be smaller), each augmented
-/// by `augment` with a seed from `rng`; `on_batch` hears each batch's cost.
+/// by `augment` with a seed from `rng`; `on_batch` hears each batch's cost
+/// and accuracy (in training mode: with dropout, before the update).
 /// Returns the mean of the batch costs, as the tutorials print it.
 #[allow(clippy::too_many_arguments)]
 pub fn run_epoch<R: Rng + ?Sized>(
@@ -50,14 +51,14 @@ pub fn run_epoch<R: Rng + ?Sized>(
     optimizer: &mut dyn Optimizer,
     rng: &mut R,
     batch: &mut Batch,
-    on_batch: &mut dyn FnMut(f32),
+    on_batch: &mut dyn FnMut(f32, f32),
 ) -> Result<f64, NnError> {
     let order = train.shuffled_indices(rng);
     let mut cost_sum = 0.0f64;
     let mut batches = 0usize;
     for indices in order.chunks(batch_size.max(1)) {
-        let cost = train_batch(net, train, indices, augment, optimizer, rng, batch)?;
-        on_batch(cost);
+        let (cost, accuracy) = train_batch(net, train, indices, augment, optimizer, rng, batch)?;
+        on_batch(cost, accuracy);
         cost_sum += cost as f64;
         batches += 1;
     }
@@ -114,7 +115,8 @@ impl Sampler {
 }
 
 /// Trains `net` for `steps` steps on batches of `batch_size` that `sampler`
-/// picks; `on_batch` hears each batch's cost. Returns the mean batch cost.
+/// picks; `on_batch` hears each batch's cost and accuracy. Returns the mean
+/// batch cost.
 #[allow(clippy::too_many_arguments)]
 pub fn run_steps<R: Rng + ?Sized>(
     net: &mut Classifier,
@@ -126,7 +128,7 @@ pub fn run_steps<R: Rng + ?Sized>(
     optimizer: &mut dyn Optimizer,
     rng: &mut R,
     batch: &mut Batch,
-    on_batch: &mut dyn FnMut(f32),
+    on_batch: &mut dyn FnMut(f32, f32),
 ) -> Result<f64, NnError> {
     let mut cost_sum = 0.0f64;
     for _ in 0..steps {
@@ -139,14 +141,15 @@ pub fn run_steps<R: Rng + ?Sized>(
         let indices = std::mem::take(&mut batch.indices);
         let cost = train_batch(net, train, &indices, augment, optimizer, rng, batch);
         batch.indices = indices;
-        let cost = cost?;
-        on_batch(cost);
+        let (cost, accuracy) = cost?;
+        on_batch(cost, accuracy);
         cost_sum += cost as f64;
     }
     Ok(cost_sum / steps.max(1) as f64)
 }
 
-/// One training step on the examples `indices` of `train`, augmented.
+/// One training step on the examples `indices` of `train`, augmented: the
+/// batch's cost and the fraction it classified right before the update.
 fn train_batch<R: Rng + ?Sized>(
     net: &mut Classifier,
     train: &Subset,
@@ -155,11 +158,18 @@ fn train_batch<R: Rng + ?Sized>(
     optimizer: &mut dyn Optimizer,
     rng: &mut R,
     batch: &mut Batch,
-) -> Result<f32, NnError> {
+) -> Result<(f32, f32), NnError> {
     batch.shape(indices.len(), net);
     train.gather(indices, batch.x.data_mut(), &mut batch.labels);
     augment_batch(augment, batch, rng);
-    net.train_step(&batch.x, &batch.labels, optimizer)
+    let cost = net.train_step(&batch.x, &batch.labels, optimizer)?;
+    let correct = net
+        .predictions()
+        .iter()
+        .zip(&batch.labels)
+        .filter(|(p, l)| p == l)
+        .count();
+    Ok((cost, correct as f32 / batch.labels.len().max(1) as f32))
 }
 
 /// Augments the batch's images, drawing the seed from `rng` only when there

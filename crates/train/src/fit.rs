@@ -83,6 +83,11 @@ pub struct Record {
     /// Mean of the stretch's batch costs (weight decay's penalty included),
     /// as the tutorials print it.
     pub cost: f64,
+    /// Mean of the stretch's batch accuracies, measured in training (with
+    /// dropout, before each update) as Keras' `accuracy`: free, but not the
+    /// accuracy of the final weights, which `train` is.
+    #[serde(default)]
+    pub batch_accuracy: f64,
     /// The learning rate of the stretch.
     pub learning_rate: f32,
     /// On the training set, if monitored.
@@ -121,8 +126,8 @@ pub trait Callback {
     /// A stretch of `batches` batches begins; `label` names it ("Epoch
     /// 3/15", "Steps 501-1000").
     fn stretch_begin(&mut self, _label: &str, _batches: usize) {}
-    /// One batch trained, with its cost.
-    fn batch_end(&mut self, _cost: f32) {}
+    /// One batch trained, with its cost and accuracy.
+    fn batch_end(&mut self, _cost: f32, _accuracy: f32) {}
     /// The stretch's training is over (evaluation comes next).
     fn stretch_end(&mut self) {}
     /// The stretch's record; return [`Control::Stop`] to end the run.
@@ -179,9 +184,11 @@ pub fn fit<R: Rng + ?Sized>(
         for c in callbacks.iter_mut() {
             c.stretch_begin(&label, batches);
         }
-        let mut on_batch = |cost: f32| {
+        let mut accuracy_sum = 0.0f64;
+        let mut on_batch = |cost: f32, accuracy: f32| {
+            accuracy_sum += accuracy as f64;
             for c in callbacks.iter_mut() {
-                c.batch_end(cost);
+                c.batch_end(cost, accuracy);
             }
         };
         let cost = match config.length {
@@ -209,6 +216,7 @@ pub fn fit<R: Rng + ?Sized>(
             )?,
         };
         step += batches;
+        let batch_accuracy = accuracy_sum / batches.max(1) as f64;
         for c in callbacks.iter_mut() {
             c.stretch_end();
         }
@@ -223,6 +231,7 @@ pub fn fit<R: Rng + ?Sized>(
             epoch,
             step,
             cost,
+            batch_accuracy,
             learning_rate,
             train: measure(config.monitor.train, data.train)?,
             validation: measure(config.monitor.validation, data.validation)?,

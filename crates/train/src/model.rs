@@ -3,6 +3,7 @@
 
 use clap::{Args, ValueEnum};
 use mnist_io::{CLASSES, IMAGE_PIXELS, IMAGE_SIDE};
+use nn::builder::{Builder, LayerSpec};
 use nn::{
     BatchNorm, Classifier, Conv2d, Dense, Dropout, DropoutKind, Flatten, Init, MaxPool2d, Padding, Relu, Sequential,
     Sigmoid,
@@ -126,12 +127,24 @@ pub struct ModelSpec {
     /// Output layer and loss.
     #[arg(long, value_enum, default_value = "softmax")]
     pub output: OutputKind,
-    /// Initialiser of the weights.
-    #[arg(long, value_enum, default_value = "normal")]
-    pub init: InitKind,
-    /// Initialiser of the biases (the TensorFlow tutorial draws them from N(0, 1) too).
-    #[arg(long, value_enum, default_value = "normal")]
-    pub bias_init: InitKind,
+    /// Layers, as text, instead of --model: e.g. "conv2d(32,5,same) relu
+    /// maxpool(2) flatten dense(128) relu dropout(0.2) dense(10)". Layers:
+    /// dense(UNITS), conv2d(FILTERS,KERNEL,PADDING,STRIDE) with padding
+    /// same or valid (default same) and stride 1 by default,
+    /// maxpool(SIZE,STRIDE) with stride SIZE by default, flatten, relu,
+    /// leakyrelu(SLOPE), sigmoid, tanh, dropout(RATE), batchnorm. Images go
+    /// in as 28x28x1 when the first layer is a convolution, else as 784
+    /// pixels.
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// Initialiser of the weights [default: normal (the TensorFlow
+    /// tutorial's); xavier (Keras') with --arch].
+    #[arg(long, value_enum)]
+    pub init: Option<InitKind>,
+    /// Initialiser of the biases [default: normal (the TensorFlow tutorial
+    /// draws them from N(0, 1) too); zeros with --arch].
+    #[arg(long, value_enum)]
+    pub bias_init: Option<InitKind>,
     /// Standard deviation of the normal and truncated-normal initialisers
     /// (the tutorials' tf.random_normal uses 1), bound of the uniform one.
     #[arg(long, default_value_t = 1.0)]
@@ -156,8 +169,9 @@ impl Default for ModelSpec {
             hidden: vec![256, 256],
             activation: ActivationKind::Relu,
             output: OutputKind::Softmax,
-            init: InitKind::Normal,
-            bias_init: InitKind::Normal,
+            arch: None,
+            init: None,
+            bias_init: None,
             init_std: 1.0,
             dropout: 0.0,
             dropout_kind: DropoutKindArg::Inverted,
@@ -193,6 +207,9 @@ impl ModelSpec {
     /// Builds the MNIST network the spec describes, drawing its initial
     /// weights (and its dropout layers' seeds) from `rng`.
     pub fn build(&self, rng: &mut Xoshiro256PlusPlus) -> Result<Sequential, SpecError> {
+        if let Some(text) = &self.arch {
+            return self.build_arch(text, rng);
+        }
         match self.model {
             ModelKind::Cnn => self.build_cnn(rng),
             ModelKind::Softmax | ModelKind::Mlp => self.build_mlp(IMAGE_PIXELS, CLASSES, rng),
@@ -213,10 +230,42 @@ impl ModelSpec {
         rng: &mut Xoshiro256PlusPlus,
     ) -> Result<Classifier, SpecError> {
         self.validate()?;
-        if self.model == ModelKind::Cnn {
-            return Err(SpecError("the CNN takes 28x28 images only".into()));
+        if self.model == ModelKind::Cnn || self.arch.is_some() {
+            return Err(SpecError("the CNN and --arch take MNIST images only".into()));
         }
         Ok(self.head(self.build_mlp(inputs, classes, rng)?))
+    }
+
+    /// The initialisers of weights and biases: the flags, else the
+    /// defaults of the tutorial (N(0, 1) both) or, with --arch, Keras'.
+    fn inits(&self) -> (Init, Init) {
+        let (weight, bias) = match self.arch {
+            Some(_) => (InitKind::Xavier, InitKind::Zeros),
+            None => (InitKind::Normal, InitKind::Normal),
+        };
+        (
+            self.init.unwrap_or(weight).init(self.init_std),
+            self.bias_init.unwrap_or(bias).init(self.init_std),
+        )
+    }
+
+    /// A network from `--arch` text.
+    fn build_arch(&self, text: &str, rng: &mut Xoshiro256PlusPlus) -> Result<Sequential, SpecError> {
+        self.validate()?;
+        let (weight_init, bias_init) = self.inits();
+        let layers = nn::builder::parse(text, &weight_init, &bias_init)?;
+        let input = match layers.first() {
+            Some(LayerSpec::Conv2d { .. }) => Shape::image(1, IMAGE_SIDE, IMAGE_SIDE),
+            _ => Shape::new(&[IMAGE_PIXELS]),
+        };
+        let model = Builder::with_layers(input, layers).build(rng)?;
+        let outputs: usize = model.output_shape().dims().iter().product();
+        if outputs != CLASSES {
+            return Err(SpecError(format!(
+                "--arch: the last layer gives {outputs} outputs; MNIST needs {CLASSES} (end with dense(10))"
+            )));
+        }
+        Ok(model)
     }
 
     fn head(&self, model: Sequential) -> Classifier {
@@ -244,8 +293,7 @@ impl ModelSpec {
                 )));
             }
         };
-        let weight_init = self.init.init(self.init_std);
-        let bias_init = self.bias_init.init(self.init_std);
+        let (weight_init, bias_init) = self.inits();
         let mut model = Sequential::new(Shape::new(&[inputs]));
         let hidden: &[usize] = match self.model {
             ModelKind::Softmax => &[],

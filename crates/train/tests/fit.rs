@@ -19,8 +19,8 @@ fn spec(hidden: Vec<usize>) -> ModelSpec {
         hidden,
         activation: ActivationKind::Sigmoid,
         output: OutputKind::Sigmoid,
-        init: InitKind::Uniform,
-        bias_init: InitKind::Zeros,
+        init: Some(InitKind::Uniform),
+        bias_init: Some(InitKind::Zeros),
         init_std: 1.0,
         ..ModelSpec::default()
     }

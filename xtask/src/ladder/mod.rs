@@ -334,7 +334,7 @@ impl Callback for RunProgress {
         self.sum = 0.0;
     }
 
-    fn batch_end(&mut self, cost: f32) {
+    fn batch_end(&mut self, cost: f32, _accuracy: f32) {
         let Some(bar) = &self.bar else { return };
         self.sum += cost as f64;
         bar.inc(1);
