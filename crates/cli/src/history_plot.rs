@@ -40,13 +40,19 @@ pub fn draw(path: &Path, history: &History, by_steps: bool) -> Result<()> {
     root.fill(&WHITE)?;
     let (left, right) = root.split_horizontally(500);
     let x_name = if by_steps { "step" } else { "epoch" };
-    panel(&left, "Loss", x_name, &losses)?;
-    panel(&right, "Accuracy", x_name, &accuracies)?;
+    panel(&left, "Loss", x_name, &losses, SeriesLabelPosition::UpperRight)?;
+    panel(&right, "Accuracy", x_name, &accuracies, SeriesLabelPosition::LowerRight)?;
     root.present()?;
     Ok(())
 }
 
-fn panel(area: &DrawingArea<SVGBackend<'_>, Shift>, title: &str, x_name: &str, series: &[Series]) -> Result<()> {
+fn panel(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    title: &str,
+    x_name: &str,
+    series: &[Series],
+    legend: SeriesLabelPosition,
+) -> Result<()> {
     let points = || series.iter().flat_map(|s| s.2.iter());
     let (x_max, y_min, y_max) = points().fold((1.0f64, f64::INFINITY, f64::NEG_INFINITY), |(x, lo, hi), p| {
         (x.max(p.0), lo.min(p.1), hi.max(p.1))
@@ -58,12 +64,14 @@ fn panel(area: &DrawingArea<SVGBackend<'_>, Shift>, title: &str, x_name: &str, s
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 18))
         .margin(10)
+        .margin_right(24)
         .x_label_area_size(32)
         .y_label_area_size(52)
         .build_cartesian_2d(0f64..x_max, (y_min - pad)..(y_max + pad))?;
     chart
         .configure_mesh()
         .x_desc(x_name)
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .y_label_formatter(&|y| format!("{y:.3}"))
         .draw()?;
     for (name, colour, points) in series.iter().filter(|s| !s.2.is_empty()) {
@@ -76,7 +84,7 @@ fn panel(area: &DrawingArea<SVGBackend<'_>, Shift>, title: &str, x_name: &str, s
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(legend)
         .border_style(BLACK)
         .background_style(WHITE.mix(0.9))
         .draw()?;

@@ -37,14 +37,26 @@ impl Sequential {
 
     /// The model as Keras' `model.summary()` prints it.
     pub fn summary(&self) -> String {
-        let rule = |c: char| c.to_string().repeat(65);
+        let names = self.layer_names();
+        let rows: Vec<_> = self.layers().zip(&names).zip(self.layer_output_shapes()).collect();
+        // Keras' widths, the first column widened for long names
+        // (`max_pooling2d_1 (MaxPooling2D)`) so the columns stay aligned.
+        let first = rows
+            .iter()
+            .map(|((layer, name), _)| name.len() + layer.kind().len() + 4)
+            .max()
+            .unwrap_or(0)
+            .max(28);
+        let rule = |c: char| c.to_string().repeat(first + 37);
         let mut out = String::new();
         let _ = writeln!(out, "Model: \"sequential\"");
         let _ = writeln!(out, "{}", rule('_'));
-        let _ = writeln!(out, " {:<28}{:<26}{:<10}", "Layer (type)", "Output Shape", "Param #");
+        let _ = writeln!(
+            out,
+            " {:<first$}{:<26}{:<10}",
+            "Layer (type)", "Output Shape", "Param #"
+        );
         let _ = writeln!(out, "{}", rule('='));
-        let names = self.layer_names();
-        let rows: Vec<_> = self.layers().zip(&names).zip(self.layer_output_shapes()).collect();
         for (i, ((layer, name), shape)) in rows.iter().enumerate() {
             let dims: Vec<String> = std::iter::once("None".to_string())
                 .chain(shape.dims().iter().map(|d| d.to_string()))
@@ -52,7 +64,7 @@ impl Sequential {
             let params = layer.param_count() + layer.non_trainable_count();
             let _ = writeln!(
                 out,
-                " {:<28}{:<26}{:<10}",
+                " {:<first$}{:<26}{:<10}",
                 format!("{name} ({})", layer.kind()),
                 format!("({})", dims.join(", ")),
                 params
@@ -129,5 +141,26 @@ mod tests {
         assert_eq!(with_commas(0), "0");
         assert_eq!(with_commas(1000), "1,000");
         assert_eq!(snake_case("BatchNorm"), "batch_norm");
+    }
+
+    /// `max_pooling2d_1 (MaxPooling2D)` is longer than Keras' column: the
+    /// column widens and every row's shape starts at the same place.
+    #[test]
+    fn columns_stay_aligned_with_long_names() {
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(0);
+        let model = crate::Builder::new(Shape::image(1, 28, 28))
+            .conv2d(4, 3, crate::Padding::Same)
+            .max_pool(2)
+            .conv2d(4, 3, crate::Padding::Same)
+            .max_pool(2)
+            .flatten()
+            .dense(10)
+            .build(&mut rng)
+            .unwrap();
+        let text = model.summary();
+        let columns: Vec<usize> = text.lines().filter_map(|l| l.find("(None")).collect();
+        assert_eq!(columns.len(), 6, "{text}");
+        assert!(columns.iter().all(|&c| c == columns[0]), "{text}");
+        assert!(text.contains("max_pooling2d_1 (MaxPooling2D)"), "{text}");
     }
 }

@@ -183,7 +183,9 @@ fn augment_batch<R: Rng + ?Sized>(augment: &Augment, batch: &mut Batch, rng: &mu
 /// Loss and accuracy of a model on a data set.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Metrics {
-    /// Mean loss per example (without weight decay's penalty).
+    /// Mean loss per example (without weight decay's penalty); NaN when
+    /// training diverged (written as null in JSON, read back as NaN).
+    #[serde(deserialize_with = "crate::fit::null_as_nan")]
     pub loss: f64,
     /// Fraction classified correctly.
     pub accuracy: f64,

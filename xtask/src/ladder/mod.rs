@@ -46,6 +46,10 @@ pub struct LadderArgs {
     /// Folder holding the MNIST files [default: $MNIST_DATA_DIR, else data/mnist].
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Run nothing: rewrite ladder.md and the plots from the results in
+    /// --out, with the texts (briefs, explanations) of the current ladder.toml.
+    #[arg(long)]
+    report_only: bool,
 }
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -62,7 +66,7 @@ pub fn run(args: &LadderArgs) -> Result<(), Error> {
     let chosen: Vec<&config::Rung> = ladder
         .rungs
         .iter()
-        .filter(|r| args.rungs.is_empty() || args.rungs.contains(&r.id))
+        .filter(|r| !args.report_only && (args.rungs.is_empty() || args.rungs.contains(&r.id)))
         .collect();
     let out = args
         .out

@@ -95,7 +95,12 @@ fn cost_chart(path: &Path, rungs: &[&RungResult]) -> Result<()> {
         .iter()
         .map(|r| {
             let s = mean_series(r, |rec| Some(rec.cost).filter(|c| c.is_finite() && *c > 0.0));
-            (format!("{} {}", r.rung.id, r.rung.title), s)
+            let name = if s.is_empty() {
+                format!("{} {} (not drawn: the cost diverged to NaN)", r.rung.id, r.rung.title)
+            } else {
+                format!("{} {}", r.rung.id, r.rung.title)
+            };
+            (name, s)
         })
         .collect();
     let points = series.iter().flat_map(|(_, s)| s.iter());
@@ -118,6 +123,7 @@ fn cost_chart(path: &Path, rungs: &[&RungResult]) -> Result<()> {
         .configure_mesh()
         .x_desc("epoch")
         .y_desc("cost")
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .y_label_formatter(&|y| format!("{y:.3}"))
         .draw()?;
     for (i, (name, s)) in series.iter().enumerate() {
@@ -169,6 +175,7 @@ fn train_test_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, r: &RungResult) -
     chart
         .configure_mesh()
         .x_desc("report (600 steps)")
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .y_label_formatter(&|y| format!("{y:.2}"))
         .draw()?;
     let blue = COLOURS[0];
@@ -267,6 +274,7 @@ fn cnn_chart(path: &Path, f: &RungResult) -> Result<()> {
     let mut chart = ChartBuilder::on(&root)
         .caption("CNN (rung F): test accuracy", ("sans-serif", 20))
         .margin(12)
+        .margin_right(30)
         .x_label_area_size(36)
         .y_label_area_size(60)
         .build_cartesian_2d(0f64..last, low..1.0)?;
@@ -274,6 +282,7 @@ fn cnn_chart(path: &Path, f: &RungResult) -> Result<()> {
         .configure_mesh()
         .x_desc("step")
         .y_desc("test accuracy")
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .y_label_formatter(&|y| format!("{y:.3}"))
         .draw()?;
     chart.draw_series(DashedLineSeries::new(
