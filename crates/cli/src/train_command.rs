@@ -151,9 +151,12 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
         Length::Steps { steps, .. } => format!("{steps} steps of batch {batch_size}"),
         Length::Epochs(epochs) => format!("{epochs} epochs of batch {batch_size}"),
     };
+    let name = match &args.net.arch {
+        Some(arch) => format!("--arch {arch:?}"),
+        None => format!("{:?}", args.net.model),
+    };
     eprintln!(
-        "Training {:?} ({} parameters) on {} images, {} for validation, {} for test; {described}, {:?} lr {}",
-        args.net.model,
+        "Training {name} ({} parameters) on {} images, {} for validation, {} for test; {described}, {:?} lr {}",
         net.model.param_count(),
         data.train.len(),
         data.validation.len(),
@@ -303,9 +306,11 @@ impl TensorBoardLog {
 }
 
 impl Callback for TensorBoardLog {
-    fn batch_end(&mut self, cost: f32, _accuracy: f32) {
+    fn batch_end(&mut self, cost: f32, accuracy: f32) {
         self.step += 1;
         let written = self.writer.scalar("batch/cost", self.step, cost);
+        self.keep(written);
+        let written = self.writer.scalar("batch/accuracy", self.step, accuracy);
         self.keep(written);
     }
 

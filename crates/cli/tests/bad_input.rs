@@ -334,6 +334,21 @@ fn summary_of_the_keras_network() {
         stdout.contains("Trainable params: 3,276,874") && stdout.contains("Non-trainable params: 2,240"),
         "{stdout}"
     );
+    // The same two networks as --arch text.
+    let keras = "dense(512) relu dropout(0.3) dense(512) relu dropout(0.3) dense(512) relu dropout(0.3) dense(512) relu dropout(0.3) dense(10)";
+    let out = mnist(&["summary", "--arch", keras]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Total params: 1,195,018"));
+    let tutorial_cnn = "conv2d(32,5,same) relu maxpool(2) conv2d(64,5,same) relu maxpool(2) flatten dense(1024) relu dropout(0.5) dense(10)";
+    let out = mnist(&["summary", "--arch", tutorial_cnn]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Total params: 3,274,634") && stdout.contains("max_pooling2d_1 (MaxPooling2D)"),
+        "{stdout}"
+    );
+    // A spec that makes no model is an error that says why, not a panic.
+    let out = mnist(&["summary", "--arch", "conv2d(32,5) dense(10)"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("flatten first"), "{stderr}");
     let bn = mnist(&["summary", "--hidden", "50,100", "--batch-norm"]);
     let stdout = String::from_utf8_lossy(&bn.stdout);
     // Batch norm: gamma and beta trained, running mean and variance not.

@@ -107,6 +107,7 @@ for tag in sorted(acc.Tags()["scalars"]):
     assert_eq!(
         tags,
         [
+            "batch/accuracy",
             "batch/cost",
             "epoch/batch_accuracy",
             "epoch/cost",
@@ -118,8 +119,9 @@ for tag in sorted(acc.Tags()["scalars"]):
     );
     // 550 batches an epoch, two epochs; the epoch scalars at epochs 1 and 2.
     assert_eq!(&rows[0][1..3], ["1100", "1100"], "{listing}");
-    assert_eq!(&rows[2][1..3], ["2", "2"], "{listing}");
-    let accuracy: f64 = rows[4][3].parse().unwrap();
+    assert_eq!(&rows[1][1..3], ["1100", "1100"], "{listing}");
+    assert_eq!(&rows[3][1..3], ["2", "2"], "{listing}");
+    let accuracy: f64 = rows[5][3].parse().unwrap();
     assert!((0.8..0.95).contains(&accuracy), "{listing}");
     // The same figure as the terminal's line for epoch 2.
     let stdout = String::from_utf8_lossy(&out.stdout);

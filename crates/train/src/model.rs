@@ -43,6 +43,9 @@ pub enum InitKind {
     Uniform,
     /// All zeros.
     Zeros,
+    /// Every value equal to --init-std (TensorFlow's `tf.constant(0.1)` biases
+    /// with --init-std 0.1).
+    Constant,
     /// Glorot/Xavier uniform: U(-a, a), a = sqrt(6 / (fan_in + fan_out)).
     Xavier,
     /// Glorot/Xavier normal, truncated (Keras' glorot_normal).
@@ -69,6 +72,7 @@ impl InitKind {
                 high: scale,
             },
             InitKind::Zeros => Init::Zeros,
+            InitKind::Constant => Init::Constant(scale),
             InitKind::Xavier => Init::XavierUniform,
             InitKind::XavierNormal => Init::XavierNormal,
             InitKind::He => Init::HeTruncated,
