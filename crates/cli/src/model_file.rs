@@ -129,28 +129,25 @@ pub struct EvalArgs {
 }
 
 impl EvalArgs {
-    /// The model, ready to classify, and the data.
-    fn open(&self) -> Result<(Classifier, Mnist)> {
-        let (model, _) = load(&self.model)?;
+    /// The MNIST files, all 60,000 training images kept together.
+    fn data(&self) -> Result<Mnist> {
         let verify = if self.no_verify {
             Verify::Skip
         } else {
             Verify::Checksums
         };
-        let data = Mnist::load(&mnist_io::data_dir(self.data_dir.as_deref()), Split::Full, verify)?;
-        Ok((Classifier::new(model), data))
+        Ok(Mnist::load(
+            &mnist_io::data_dir(self.data_dir.as_deref()),
+            Split::Full,
+            verify,
+        )?)
     }
 }
 
 /// `mnist eval`: test accuracy, mean loss and the confusion matrix.
 pub fn eval(args: &EvalArgs) -> Result<()> {
     let (model, _) = load(&args.model)?;
-    let verify = if args.no_verify {
-        Verify::Skip
-    } else {
-        Verify::Checksums
-    };
-    let data = Mnist::load(&mnist_io::data_dir(args.data_dir.as_deref()), Split::Full, verify)?;
+    let data = args.data()?;
     let mut net = Classifier::new(model);
     let mut batch = Batch::default();
     let mut confusion = [[0usize; CLASSES]; CLASSES];
@@ -177,27 +174,43 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
 }
 
 #[derive(Args, Debug)]
+#[group(id = "what", required = true, multiple = false, args = ["index", "image"])]
 pub struct PredictArgs {
     #[command(flatten)]
     source: EvalArgs,
     /// Which test image to classify (0 to 9,999).
     #[arg(long)]
-    index: usize,
+    index: Option<usize>,
+    /// A picture of a digit (PNG or JPEG, any size, dark on light or light
+    /// on dark), made into an MNIST image first: cropped to the ink, scaled
+    /// into 20x20, centred by its centre of mass in 28x28.
+    #[arg(long)]
+    image: Option<PathBuf>,
 }
 
-/// `mnist predict --index N`: the test image drawn in the terminal, the ten
-/// probabilities, and the tutorial's `Label: [5] Prediction: [5]`.
+/// `mnist predict`: the image drawn in the terminal (for a picture, the
+/// 28x28 the network sees), the ten probabilities, and the tutorial's
+/// `Label: [5] Prediction: [5]` (`Prediction: [5]` for a picture).
 pub fn predict(args: &PredictArgs) -> Result<()> {
-    let (mut net, data) = args.source.open()?;
-    if args.index >= data.test.len() {
-        return Err(format!("--index {} is past the {} test images", args.index, data.test.len()).into());
-    }
+    let (pixels, label) = match (&args.image, args.index) {
+        (Some(path), _) => (cli::digit::to_mnist(&cli::digit::open(path)?)?, None),
+        (None, Some(index)) => {
+            let data = args.source.data()?;
+            if index >= data.test.len() {
+                return Err(format!("--index {index} is past the {} test images", data.test.len()).into());
+            }
+            (data.test.image(index).to_vec(), Some(data.test.labels()[index]))
+        }
+        (None, None) => return Err("give --index N or --image FILE".into()),
+    };
+    let (model, _) = load(&args.source.model)?;
+    let mut net = Classifier::new(model);
+    let one = mnist_io::Subset::new(pixels, vec![label.unwrap_or(0)]);
     let mut batch = Batch::default();
-    batch.gather_range(&net, &data.test, args.index, args.index + 1);
-    let label = batch.labels[0];
+    batch.gather_range(&net, &one, 0, 1);
     net.evaluate(&batch.x, &batch.labels)?;
     let probs = net.probabilities().to_vec();
-    print!("{}", draw(data.test.image(args.index)));
+    print!("{}", draw(one.image(0)));
     for (digit, p) in probs.iter().enumerate() {
         println!("  {digit}  {p:.4}  {}", "#".repeat((p * 40.0).round() as usize));
     }
@@ -207,7 +220,10 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
         .max_by(|a, b| a.1.total_cmp(b.1))
         .map(|(d, _)| d)
         .unwrap_or(0);
-    println!("Label: [{label}] Prediction: [{predicted}]");
+    match label {
+        Some(label) => println!("Label: [{label}] Prediction: [{predicted}]"),
+        None => println!("Prediction: [{predicted}]"),
+    }
     Ok(())
 }
 

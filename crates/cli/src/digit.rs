@@ -1,0 +1,200 @@
+//! A picture of a digit made into an MNIST image, the way MNIST was made:
+//! greyscale, light ink on a dark ground (inverted when the picture is
+//! dark on light), cropped to the ink, scaled into 20x20 keeping its
+//! proportions, and placed in 28x28 with its centre of mass in the middle.
+//! `mnist predict --image` and the drawing page's server share it.
+
+use std::path::Path;
+
+use image::imageops::{self, FilterType};
+use image::{DynamicImage, ImageBuffer, Luma};
+use mnist_io::{IMAGE_PIXELS, IMAGE_SIDE};
+
+/// What went wrong with a picture.
+#[derive(Debug, thiserror::Error)]
+pub enum DigitError {
+    /// The file cannot be read or is not an image this build decodes.
+    #[error("{path}: not a PNG or JPEG image this can read: {reason}")]
+    Decode {
+        /// The file.
+        path: String,
+        /// The decoder's words.
+        reason: String,
+    },
+    /// The picture has no ink: one flat shade.
+    #[error("no digit in the image: it is one flat shade (nothing darker or lighter than the background)")]
+    NoInk,
+}
+
+/// The side of the box the digit is scaled into, as in MNIST.
+const BOX: u32 = 20;
+/// Ink is what differs from the background by more than this share of
+/// the picture's contrast (after inversion, in 0..1).
+const INK: f32 = 0.25;
+
+/// Reads a PNG or JPEG file.
+pub fn open(path: &Path) -> Result<DynamicImage, DigitError> {
+    let fail = |reason: String| DigitError::Decode {
+        path: path.display().to_string(),
+        reason,
+    };
+    let reader = image::ImageReader::open(path)
+        .map_err(|e| fail(e.to_string()))?
+        .with_guessed_format()
+        .map_err(|e| fail(e.to_string()))?;
+    reader.decode().map_err(|e| fail(e.to_string()))
+}
+
+/// The 784 bytes (row by row, 0 background, 255 ink) MNIST would have made
+/// of `picture`.
+pub fn to_mnist(picture: &DynamicImage) -> Result<Vec<u8>, DigitError> {
+    let (width, height) = (picture.width(), picture.height());
+    // Transparent pixels are the paper: composite onto white.
+    let grey: Vec<f32> = picture
+        .to_luma_alpha32f()
+        .pixels()
+        .map(|p| p[0] * p[1] + (1.0 - p[1]))
+        .collect();
+    let background = border_median(&grey, width as usize, height as usize);
+    // Ink made bright, the ground dark, stretched to 0..1.
+    let dark_on_light = background > 0.5;
+    let ink: Vec<f32> = grey
+        .iter()
+        .map(|&v| if dark_on_light { background - v } else { v - background })
+        .collect();
+    let peak = ink.iter().copied().fold(0.0f32, f32::max);
+    if peak < 1e-3 {
+        return Err(DigitError::NoInk);
+    }
+    let ink: Vec<f32> = ink.iter().map(|&v| (v / peak).clamp(0.0, 1.0)).collect();
+
+    // The ink's bounding box.
+    let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
+    for (i, &v) in ink.iter().enumerate() {
+        if v > INK {
+            let (x, y) = ((i % width as usize) as u32, (i / width as usize) as u32);
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+        }
+    }
+    if x0 > x1 {
+        return Err(DigitError::NoInk);
+    }
+    let (w, h) = (x1 - x0 + 1, y1 - y0 + 1);
+    let full = ImageBuffer::<Luma<f32>, Vec<f32>>::from_raw(width, height, ink).expect("one value a pixel");
+    let cropped = imageops::crop_imm(&full, x0, y0, w, h).to_image();
+
+    // The longer side to 20 pixels, the other in proportion (at least 1).
+    let scale = BOX as f32 / w.max(h) as f32;
+    let (sw, sh) = (
+        ((w as f32 * scale).round() as u32).clamp(1, BOX),
+        ((h as f32 * scale).round() as u32).clamp(1, BOX),
+    );
+    let small = imageops::resize(&cropped, sw, sh, FilterType::Triangle);
+
+    // Placed so its centre of mass lands on the middle of 28x28, inside it.
+    let (mut mass, mut mx, mut my) = (0.0f32, 0.0f32, 0.0f32);
+    for (x, y, p) in small.enumerate_pixels() {
+        mass += p[0];
+        mx += x as f32 * p[0];
+        my += y as f32 * p[0];
+    }
+    let centre = |m: f32, size: u32| -> i64 {
+        let com = if mass > 0.0 { m / mass } else { size as f32 / 2.0 };
+        let offset = (IMAGE_SIDE as f32 / 2.0 - 0.5 - com).round() as i64;
+        offset.clamp(0, IMAGE_SIDE as i64 - size as i64)
+    };
+    let (ox, oy) = (centre(mx, sw), centre(my, sh));
+    let mut out = vec![0u8; IMAGE_PIXELS];
+    for (x, y, p) in small.enumerate_pixels() {
+        let (tx, ty) = (ox as usize + x as usize, oy as usize + y as usize);
+        out[ty * IMAGE_SIDE + tx] = (p[0].clamp(0.0, 1.0) * 255.0).round() as u8;
+    }
+    Ok(out)
+}
+
+/// The median shade of the picture's outermost rows and columns: the paper.
+fn border_median(grey: &[f32], width: usize, height: usize) -> f32 {
+    let mut border: Vec<f32> = Vec::with_capacity(2 * (width + height));
+    for x in 0..width {
+        border.push(grey[x]);
+        border.push(grey[(height - 1) * width + x]);
+    }
+    for y in 0..height {
+        border.push(grey[y * width]);
+        border.push(grey[y * width + width - 1]);
+    }
+    border.sort_by(f32::total_cmp);
+    border.get(border.len() / 2).copied().unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{GrayImage, Luma as L};
+
+    /// A 300x200 picture, dark or light ground, with a bar of ink 40 wide
+    /// and 120 high well off centre.
+    fn bar(dark_ink_on_white: bool) -> DynamicImage {
+        let (paper, ink) = if dark_ink_on_white { (255u8, 10u8) } else { (0, 240) };
+        let mut img = GrayImage::from_pixel(300, 200, L([paper]));
+        for y in 20..140 {
+            for x in 200..240 {
+                img.put_pixel(x, y, L([ink]));
+            }
+        }
+        DynamicImage::ImageLuma8(img)
+    }
+
+    fn bounds(pixels: &[u8]) -> (usize, usize, usize, usize) {
+        let on: Vec<(usize, usize)> = (0..IMAGE_PIXELS)
+            .filter(|&i| pixels[i] > 64)
+            .map(|i| (i % IMAGE_SIDE, i / IMAGE_SIDE))
+            .collect();
+        let xs = on.iter().map(|p| p.0);
+        let ys = on.iter().map(|p| p.1);
+        (
+            xs.clone().min().unwrap(),
+            xs.max().unwrap(),
+            ys.clone().min().unwrap(),
+            ys.max().unwrap(),
+        )
+    }
+
+    #[test]
+    fn ink_is_cropped_scaled_into_20_and_centred() {
+        let pixels = to_mnist(&bar(true)).unwrap();
+        let (x0, x1, y0, y1) = bounds(&pixels);
+        // 120 high -> 20 rows; 40 wide -> 7 columns (40 / 6), centred.
+        assert_eq!(y1 - y0 + 1, 20, "{:?}", (x0, x1, y0, y1));
+        assert!((6..=8).contains(&(x1 - x0 + 1)), "{:?}", (x0, x1, y0, y1));
+        assert_eq!((y0 + y1) as f32 / 2.0, 13.5);
+        assert!(((x0 + x1) as f32 / 2.0 - 13.5).abs() <= 0.5);
+        // The ground is 0, the ink 255, as in MNIST.
+        assert_eq!(pixels[0], 0);
+        assert_eq!(pixels[14 * IMAGE_SIDE + 14], 255);
+    }
+
+    #[test]
+    fn dark_on_light_and_light_on_dark_give_the_same_digit() {
+        assert_eq!(to_mnist(&bar(true)).unwrap(), to_mnist(&bar(false)).unwrap());
+    }
+
+    #[test]
+    fn a_blank_picture_has_no_digit() {
+        let blank = DynamicImage::ImageLuma8(GrayImage::from_pixel(50, 50, L([255])));
+        assert!(matches!(to_mnist(&blank), Err(DigitError::NoInk)));
+    }
+
+    #[test]
+    fn transparent_paper_counts_as_white() {
+        let mut img = image::RgbaImage::from_pixel(100, 100, image::Rgba([0, 0, 0, 0]));
+        for y in 10..90 {
+            for x in 45..55 {
+                img.put_pixel(x, y, image::Rgba([0, 0, 0, 255]));
+            }
+        }
+        let pixels = to_mnist(&DynamicImage::ImageRgba8(img)).unwrap();
+        let (_, _, y0, y1) = bounds(&pixels);
+        assert_eq!(y1 - y0 + 1, 20);
+    }
+}
