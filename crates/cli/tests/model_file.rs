@@ -183,3 +183,55 @@ fn saved_models_evaluate_as_trained_and_bad_files_are_errors() {
         );
     }
 }
+
+/// `kill -9` while `mnist train --save` writes never leaves a broken file
+/// at the target: the test watches for the partial file and kills the
+/// process the moment it appears, mid-write, then reads what is at the
+/// target: the previous model, whole, or the new one, whole.
+#[test]
+fn kill_9_during_a_save_leaves_a_whole_model() {
+    let dir = tempfile::tempdir().unwrap();
+    fake_mnist(dir.path());
+    let d = dir.path().to_str().unwrap();
+    let target = dir.path().join("big.safetensors");
+    let partial = dir.path().join(".big.safetensors.partial");
+    // 4.8 MB of weights: the write and its sync take milliseconds.
+    let command = |seed: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_mnist"));
+        c.args(["train", "--data-dir", d, "--no-verify", "--hidden", "512,512,512,512"])
+            .args(["--epochs", "0", "--quiet", "--seed", seed, "--save"])
+            .arg(&target)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        c
+    };
+    assert!(command("1").status().unwrap().success());
+    let first = std::fs::read(&target).unwrap();
+    let whole = |bytes: &[u8]| SafeTensors::deserialize(bytes).map(|t| t.names().len()).unwrap_or(0) == 10;
+    assert!(whole(&first));
+
+    let mut interrupted = 0;
+    for seed in 2..8 {
+        let mut child = command(&seed.to_string()).spawn().unwrap();
+        let started = std::time::Instant::now();
+        while !partial.exists() && started.elapsed() < std::time::Duration::from_secs(60) {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::hint::spin_loop();
+        }
+        child.kill().ok(); // SIGKILL
+        child.wait().unwrap();
+        interrupted += usize::from(partial.exists());
+        let after = std::fs::read(&target).unwrap();
+        assert!(whole(&after), "seed {seed}: the model at the target is broken");
+    }
+    eprintln!("{interrupted} of 6 kills landed while the partial file was being written");
+    assert!(
+        interrupted > 0,
+        "no kill landed during a write: the test tested nothing"
+    );
+    // A later save goes through despite the partial file left behind.
+    assert!(command("9").status().unwrap().success());
+    assert!(whole(&std::fs::read(&target).unwrap()) && !partial.exists());
+}
