@@ -185,6 +185,9 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
         bar: None,
         quiet: args.quiet,
         by_steps,
+        batch_size,
+        epoch_images: data.train.len(),
+        batches: 0,
         sum: 0.0,
         accuracy_sum: 0.0,
     };
@@ -356,19 +359,30 @@ struct Report {
     bar: Option<ProgressBar>,
     quiet: bool,
     by_steps: bool,
+    /// Images per batch, and in an epoch (the last batch may be short).
+    batch_size: usize,
+    epoch_images: usize,
+    batches: usize,
     sum: f64,
     accuracy_sum: f64,
 }
 
 impl Callback for Report {
     fn stretch_begin(&mut self, label: &str, batches: usize) {
+        // Counted in images, as Keras counts samples.
+        let images = if self.by_steps {
+            batches * self.batch_size
+        } else {
+            self.epoch_images
+        };
         let bar = if self.quiet {
             ProgressBar::hidden()
         } else {
-            ProgressBar::new(batches as u64)
+            ProgressBar::new(images as u64)
         };
+        self.batches = 0;
         bar.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {elapsed}<{eta} {msg}")
+            ProgressStyle::with_template("{prefix} {pos:>6}/{len} images [{bar:30}] {elapsed}<{eta} {msg}")
                 .expect("a valid template")
                 .progress_chars("=> "),
         );
@@ -382,10 +396,12 @@ impl Callback for Report {
         let Some(bar) = &self.bar else { return };
         self.sum += cost as f64;
         self.accuracy_sum += accuracy as f64;
-        bar.inc(1);
-        let done = bar.position();
+        self.batches += 1;
+        let images = (self.batches * self.batch_size) as u64;
+        bar.set_position(images.min(bar.length().unwrap_or(images)));
+        let done = self.batches;
         // Formatting the message every batch would cost more than the bar.
-        if done.is_multiple_of(10) || Some(done) == bar.length() {
+        if done.is_multiple_of(10) || Some(bar.position()) == bar.length() {
             let per_step = bar.elapsed().as_secs_f64() * 1e3 / done as f64;
             bar.set_message(format!(
                 "{per_step:.1}ms/step loss {:.4} accuracy {:.4}",

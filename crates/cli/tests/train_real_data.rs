@@ -180,7 +180,10 @@ fn the_progress_bar_shows_on_a_terminal() {
         .unwrap();
     assert!(out.status.success());
     let screen = String::from_utf8_lossy(&out.stdout);
-    assert!(screen.contains("Epoch 1/1 ["), "{screen}");
+    assert!(
+        screen.contains("Epoch 1/1 ") && screen.contains("/55000 images ["),
+        "{screen}"
+    );
     assert!(
         screen.contains("ms/step loss ") && screen.contains(" accuracy "),
         "{screen}"
