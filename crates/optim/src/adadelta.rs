@@ -34,6 +34,16 @@ impl AdaDelta {
 }
 
 impl Optimizer for AdaDelta {
+    fn save_state(&self) -> crate::NamedState {
+        let mut out = Vec::new();
+        self.averages.save("adadelta", &mut out);
+        out
+    }
+
+    fn load_state(&mut self, state: &crate::NamedState) -> Result<(), String> {
+        self.averages.load("adadelta", state)
+    }
+
     fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
         assert_eq!(value.len(), grad.len(), "parameter and gradient lengths differ");
         let [eg, edx] = self.averages.get(slot, value.len());

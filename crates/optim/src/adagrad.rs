@@ -28,6 +28,16 @@ impl AdaGrad {
 }
 
 impl Optimizer for AdaGrad {
+    fn save_state(&self) -> crate::NamedState {
+        let mut out = Vec::new();
+        self.sums.save("adagrad", &mut out);
+        out
+    }
+
+    fn load_state(&mut self, state: &crate::NamedState) -> Result<(), String> {
+        self.sums.load("adagrad", state)
+    }
+
     fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
         assert_eq!(value.len(), grad.len(), "parameter and gradient lengths differ");
         let [h] = self.sums.get(slot, value.len());

@@ -109,6 +109,52 @@ impl Optimizer for Adam {
         self.step += 1;
     }
 
+    fn save_state(&self) -> crate::NamedState {
+        // The step count as a float is exact up to 2^24 steps.
+        let mut out = vec![("adam.step".to_string(), vec![self.step as f32])];
+        for (slot, (m, v)) in self.moments.iter().enumerate() {
+            out.push((format!("adam.{slot}.m"), m.clone()));
+            out.push((format!("adam.{slot}.v"), v.clone()));
+        }
+        out
+    }
+
+    fn load_state(&mut self, state: &crate::NamedState) -> Result<(), String> {
+        let mut step = None;
+        let mut moments: Vec<(Vec<f32>, Vec<f32>)> = Vec::new();
+        for (name, values) in state {
+            if name == "adam.step" {
+                step = values.first().map(|&s| s as i32);
+                continue;
+            }
+            let parsed = name
+                .strip_prefix("adam.")
+                .and_then(|rest| rest.split_once('.'))
+                .and_then(|(slot, which)| Some((slot.parse::<usize>().ok()?, which)));
+            match parsed {
+                Some((slot, which @ ("m" | "v"))) => {
+                    if moments.len() <= slot {
+                        moments.resize_with(slot + 1, Default::default);
+                    }
+                    let target = if which == "m" {
+                        &mut moments[slot].0
+                    } else {
+                        &mut moments[slot].1
+                    };
+                    *target = values.clone();
+                }
+                _ => {
+                    return Err(format!(
+                        "{name:?} is not state of Adam (adam.step, adam.SLOT.m, adam.SLOT.v)"
+                    ));
+                }
+            }
+        }
+        self.step = step.ok_or("Adam's state lacks adam.step")?;
+        self.moments = moments;
+        Ok(())
+    }
+
     fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
         assert_eq!(value.len(), grad.len(), "parameter and gradient lengths differ");
         assert!(self.step > 0, "begin_step must come before update");

@@ -46,4 +46,24 @@ pub trait Optimizer: Send {
 
     /// Changes the learning rate (for schedules); state is kept.
     fn set_learning_rate(&mut self, lr: f32);
+
+    /// The state the next updates depend on (per-slot accumulators, step
+    /// counters), as named buffers, for checkpoints. Settings such as the
+    /// learning rate are not state: they come from the optimiser's spec.
+    fn save_state(&self) -> NamedState {
+        Vec::new()
+    }
+
+    /// Puts back a state written by [`Optimizer::save_state`] of the same
+    /// kind of optimiser; an entry it does not know is an error naming it.
+    fn load_state(&mut self, state: &NamedState) -> Result<(), String> {
+        match state.first() {
+            None => Ok(()),
+            Some((name, _)) => Err(format!("{name:?} is not state of this optimiser (it keeps none)")),
+        }
+    }
 }
+
+/// An optimiser's state as named buffers: `momentum.3.0` is the first
+/// buffer of parameter slot 3; counters are one-value buffers.
+pub type NamedState = Vec<(String, Vec<f32>)>;

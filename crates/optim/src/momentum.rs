@@ -43,6 +43,16 @@ impl Momentum {
 }
 
 impl Optimizer for Momentum {
+    fn save_state(&self) -> crate::NamedState {
+        let mut out = Vec::new();
+        self.accumulators.save("momentum", &mut out);
+        out
+    }
+
+    fn load_state(&mut self, state: &crate::NamedState) -> Result<(), String> {
+        self.accumulators.load("momentum", state)
+    }
+
     fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
         assert_eq!(value.len(), grad.len(), "parameter and gradient lengths differ");
         let [a] = self.accumulators.get(slot, value.len());

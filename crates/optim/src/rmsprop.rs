@@ -33,6 +33,16 @@ impl RmsProp {
 }
 
 impl Optimizer for RmsProp {
+    fn save_state(&self) -> crate::NamedState {
+        let mut out = Vec::new();
+        self.squares.save("rmsprop", &mut out);
+        out
+    }
+
+    fn load_state(&mut self, state: &crate::NamedState) -> Result<(), String> {
+        self.squares.load("rmsprop", state)
+    }
+
     fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
         assert_eq!(value.len(), grad.len(), "parameter and gradient lengths differ");
         let [h] = self.squares.get(slot, value.len());

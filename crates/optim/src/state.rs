@@ -8,6 +8,41 @@ pub struct SlotState<const N: usize> {
 }
 
 impl<const N: usize> SlotState<N> {
+    /// Appends every buffer to `out` as `name.slot.i`.
+    pub fn save(&self, name: &str, out: &mut crate::NamedState) {
+        for (slot, buffers) in self.slots.iter().enumerate() {
+            for (i, buffer) in buffers.iter().enumerate() {
+                out.push((format!("{name}.{slot}.{i}"), buffer.clone()));
+            }
+        }
+    }
+
+    /// Replaces the buffers with those of `state` named `name.slot.i`;
+    /// any other entry is an error naming it.
+    pub fn load(&mut self, name: &str, state: &crate::NamedState) -> Result<(), String> {
+        let mut slots: Vec<[Vec<f32>; N]> = Vec::new();
+        for (entry, values) in state {
+            let parsed = entry
+                .strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix('.'))
+                .and_then(|rest| rest.split_once('.'))
+                .and_then(|(slot, i)| Some((slot.parse::<usize>().ok()?, i.parse::<usize>().ok()?)))
+                .filter(|&(_, i)| i < N);
+            let Some((slot, i)) = parsed else {
+                return Err(format!(
+                    "{entry:?} is not state of this optimiser (expected {name}.SLOT.0 to {name}.SLOT.{})",
+                    N - 1
+                ));
+            };
+            if slots.len() <= slot {
+                slots.resize_with(slot + 1, || std::array::from_fn(|_| Vec::new()));
+            }
+            slots[slot][i] = values.clone();
+        }
+        self.slots = slots;
+        Ok(())
+    }
+
     /// The `N` buffers of `slot`, each `len` long.
     pub fn get(&mut self, slot: usize, len: usize) -> &mut [Vec<f32>; N] {
         if self.slots.len() <= slot {
