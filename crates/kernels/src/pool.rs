@@ -41,21 +41,30 @@ pub fn max_pool_forward(g: &ConvGeometry, batch: usize, x: &[f32], y: &mut [f32]
                                     continue;
                                 };
                                 let src = base + (yy * g.width + xx) * c;
-                                for ch in 0..c {
-                                    let v = x[src + ch];
-                                    // `>` keeps the first of equal maxima; a NaN
-                                    // input wins so that it is not hidden.
-                                    if v > y[o + ch] || v.is_nan() && !y[o + ch].is_nan() {
-                                        y[o + ch] = v;
-                                        argmax[o + ch] = (src + ch) as u32;
-                                    }
-                                }
+                                window_max(&x[src..src + c], src as u32, &mut y[o..o + c], &mut argmax[o..o + c]);
                             }
                         }
                     }
                 }
             }
         });
+}
+
+/// Folds one input pixel's channels `x` (at flat index `first`) into the
+/// running maxima `y` and their indices `argmax`. Written without branches
+/// so that the compiler makes it compare-and-blend SIMD across channels.
+/// `>` keeps the first of equal maxima; a NaN input wins so that it is not
+/// hidden.
+#[inline]
+fn window_max(x: &[f32], first: u32, y: &mut [f32], argmax: &mut [u32]) {
+    let n = x.len().min(y.len()).min(argmax.len());
+    let (x, y, argmax) = (&x[..n], &mut y[..n], &mut argmax[..n]);
+    for ch in 0..n {
+        let (v, best) = (x[ch], y[ch]);
+        let wins = v > best || (v.is_nan() & !best.is_nan());
+        y[ch] = if wins { v } else { best };
+        argmax[ch] = if wins { first + ch as u32 } else { argmax[ch] };
+    }
 }
 
 /// `dx[argmax[i]] += dy[i]` for every output `i`; `dx` is overwritten.

@@ -74,3 +74,56 @@ proptest! {
         prop_assert!((lhs - rhs).abs() <= 1e-4 * (1.0 + lhs.abs()), "{g:?}: {lhs} vs {rhs}");
     }
 }
+
+/// Max pooling by the book: for each output, scan the window in order and
+/// keep the first largest value (padding never wins).
+fn max_pool_naive(g: &ConvGeometry, batch: usize, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
+    let c = g.channels;
+    let (mut y, mut arg) = (Vec::new(), Vec::new());
+    for n in 0..batch {
+        for oy in 0..g.out_h {
+            for ox in 0..g.out_w {
+                for ch in 0..c {
+                    let (mut best, mut at) = (f32::NEG_INFINITY, 0u32);
+                    for ky in 0..g.kernel_h {
+                        for kx in 0..g.kernel_w {
+                            let (iy, ix) = (oy * g.stride + ky, ox * g.stride + kx);
+                            if iy < g.pad_top || ix < g.pad_left {
+                                continue;
+                            }
+                            let (iy, ix) = (iy - g.pad_top, ix - g.pad_left);
+                            if iy >= g.height || ix >= g.width {
+                                continue;
+                            }
+                            let i = n * g.image_len() + (iy * g.width + ix) * c + ch;
+                            if x[i] > best {
+                                best = x[i];
+                                at = i as u32;
+                            }
+                        }
+                    }
+                    y.push(best);
+                    arg.push(at);
+                }
+            }
+        }
+    }
+    (y, arg)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Forward against the naive scan, with ties (values on a coarse grid)
+    /// so that "the first of equal maxima" is tested too.
+    #[test]
+    fn max_pool_matches_the_naive_scan((g, batch) in geometry(), seed in any::<u64>()) {
+        let x: Vec<f32> = values(batch * g.image_len(), seed).iter().map(|v| (v * 4.0).round()).collect();
+        let out = batch * g.positions() * g.channels;
+        let (mut y, mut arg) = (vec![0.0; out], vec![0u32; out]);
+        kernels::pool::max_pool_forward(&g, batch, &x, &mut y, &mut arg);
+        let (ny, narg) = max_pool_naive(&g, batch, &x);
+        prop_assert_eq!(y, ny);
+        prop_assert_eq!(arg, narg);
+    }
+}
