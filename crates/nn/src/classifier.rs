@@ -132,8 +132,13 @@ impl Classifier {
     pub fn evaluate(&mut self, x: &Tensor, labels: &[u8]) -> Result<(f32, usize), NnError> {
         let logits = self.model.forward(x, Mode::Eval)?;
         let loss = Self::loss_forward(&mut self.head, logits, labels, &mut self.predictions)?;
-        let correct = self.predictions.iter().zip(labels).filter(|(p, l)| p == l).count();
-        Ok((loss, correct))
+        Ok((loss, self.correct(labels)))
+    }
+
+    /// How many of the last `evaluate`'s or `train_step`'s predictions
+    /// equal `labels`.
+    pub fn correct(&self, labels: &[u8]) -> usize {
+        self.predictions.iter().zip(labels).filter(|(p, l)| p == l).count()
     }
 
     /// The predicted classes of the last `evaluate` or `predict`.

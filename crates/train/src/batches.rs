@@ -163,12 +163,7 @@ fn train_batch<R: Rng + ?Sized>(
     train.gather(indices, batch.x.data_mut(), &mut batch.labels);
     augment_batch(augment, batch, rng);
     let cost = net.train_step(&batch.x, &batch.labels, optimizer)?;
-    let correct = net
-        .predictions()
-        .iter()
-        .zip(&batch.labels)
-        .filter(|(p, l)| p == l)
-        .count();
+    let correct = net.correct(&batch.labels);
     Ok((cost, correct as f32 / batch.labels.len().max(1) as f32))
 }
 
