@@ -1,5 +1,6 @@
 //! `mnist`: train and inspect neural networks on MNIST, from scratch on the CPU.
 
+mod checkpoint;
 mod grid;
 mod inspect;
 mod model_file;
@@ -8,9 +9,10 @@ mod train_command;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Subcommand};
 
-#[derive(Parser)]
+#[derive(clap::Parser)]
 #[command(
     name = "mnist",
     version,
@@ -49,13 +51,29 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // `mnist train` keeps its command line in checkpoints, and --resume
+    // needs to know which flags were given.
+    let (arguments, given): (Vec<String>, Vec<String>) = match matches.subcommand() {
+        Some(("train", m)) => (
+            std::env::args_os()
+                .skip(2)
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+            m.ids()
+                .filter(|id| m.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+                .map(|id| id.to_string())
+                .collect(),
+        ),
+        _ => Default::default(),
+    };
     let result = train::compute_pool().and_then(|pool| {
         // The whole command runs on one of the pool's threads, so the
         // kernels' parallel loops start from inside the pool (no hand-off
         // to it per product) and every thread flushes denormals.
         pool.install(|| match cli.command {
-            Command::Train(args) => train_command::run(&args),
+            Command::Train(args) => train_command::run(&args, &arguments, &given),
             Command::Inspect { files } => inspect::run(&files),
             Command::AugmentGrid(args) => grid::run(&args),
             Command::Summary(args) => train_command::summary(&args),

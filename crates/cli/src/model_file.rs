@@ -22,25 +22,57 @@ type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 /// What the metadata's `format` says of a file this project wrote.
 const FORMAT: &str = "mnist-from-scratch/1";
 
+/// What the metadata's `format` says of a checkpoint (a model file with the
+/// state of its run beside it; `eval` and `predict` read it as a model).
+pub const CHECKPOINT_FORMAT: &str = "mnist-from-scratch-checkpoint/1";
+
+/// Tensors of a checkpoint that are not the model's begin with this.
+pub const RUN_STATE_PREFIX: &str = "run.";
+
 /// Writes `model` to `path` as safetensors. The bytes go to a temporary file
 /// in the same folder, are flushed and synced, and only then renamed over
 /// `path`: an interrupted save never leaves a broken file where a good one was.
 pub fn save(path: &Path, model: &mut Sequential, arch: &ModelSpec, settings: &serde_json::Value) -> Result<()> {
+    save_with(path, model, arch, settings, FORMAT, Vec::new(), Vec::new())
+}
+
+/// [`save`] with more: `format`, `extra` tensors (1-D, f32, each name
+/// starting with [`RUN_STATE_PREFIX`]) and `metadata` entries.
+pub fn save_with(
+    path: &Path,
+    model: &mut Sequential,
+    arch: &ModelSpec,
+    settings: &serde_json::Value,
+    format: &str,
+    extra: Vec<(String, Vec<f32>)>,
+    metadata: Vec<(String, String)>,
+) -> Result<()> {
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     model.visit_named(&mut |name, dims, values| {
         let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         tensors.push((name.to_string(), dims.to_vec(), bytes));
     });
+    for (name, values) in extra {
+        debug_assert!(name.starts_with(RUN_STATE_PREFIX));
+        let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        tensors.push((name, vec![values.len()], bytes));
+    }
     let views = tensors
         .iter()
         .map(|(name, dims, bytes)| Ok((name.clone(), TensorView::new(Dtype::F32, dims.clone(), bytes)?)))
         .collect::<std::result::Result<Vec<_>, safetensors::SafeTensorError>>()?;
-    let metadata = HashMap::from([
-        ("format".to_string(), FORMAT.to_string()),
+    let mut meta = HashMap::from([
+        ("format".to_string(), format.to_string()),
         ("architecture".to_string(), serde_json::to_string(arch)?),
         ("training".to_string(), settings.to_string()),
     ]);
-    let bytes = safetensors::serialize(views, Some(metadata))?;
+    meta.extend(metadata);
+    let bytes = safetensors::serialize(views, Some(meta))?;
+    write_atomically(path, &bytes)
+}
+
+/// Puts `bytes` at `path` through a synced temporary file and a rename.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -51,7 +83,7 @@ pub fn save(path: &Path, model: &mut Sequential, arch: &ModelSpec, settings: &se
     let tmp = dir.join(format!(".{}.partial", name.to_string_lossy()));
     let write = || -> std::io::Result<()> {
         let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(&bytes)?;
+        file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&tmp, path)?;
         // The rename itself is durable once the folder is synced.
@@ -60,19 +92,37 @@ pub fn save(path: &Path, model: &mut Sequential, arch: &ModelSpec, settings: &se
     write().map_err(|e| format!("{}: {e}", path.display()).into())
 }
 
-/// Reads a model written by [`save`]: rebuilds the architecture from the
-/// metadata, then checks each tensor's name, dtype and shape against it
-/// before copying it in.
+/// Reads a model written by [`save`] (or a checkpoint): rebuilds the
+/// architecture from the metadata, then checks each tensor's name, dtype
+/// and shape against it before copying it in.
 pub fn load(path: &Path) -> Result<(Sequential, ModelSpec)> {
+    let loaded = load_with(path)?;
+    Ok((loaded.model, loaded.arch))
+}
+
+/// All that [`load_with`] reads.
+pub struct Loaded {
+    /// The model, its tensors filled in.
+    pub model: Sequential,
+    /// Its architecture.
+    pub arch: ModelSpec,
+    /// The file's metadata (`format`, `architecture`, `training`, ...).
+    pub metadata: HashMap<String, String>,
+    /// The checkpoint's tensors beyond the model's, by name.
+    pub extra: Vec<(String, Vec<f32>)>,
+}
+
+/// [`load`], keeping the metadata and a checkpoint's other tensors.
+pub fn load_with(path: &Path) -> Result<Loaded> {
     let at = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     let bytes = std::fs::read(path).map_err(|e| at(&e))?;
     let file = SafeTensors::deserialize(&bytes).map_err(|e| at(&format!("not a safetensors file ({e})")))?;
     let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| at(&e))?;
     let meta = header.metadata().clone().unwrap_or_default();
-    if meta.get("format").map(String::as_str) != Some(FORMAT) {
+    let format = meta.get("format").map(String::as_str);
+    if format != Some(FORMAT) && format != Some(CHECKPOINT_FORMAT) {
         return Err(at(&format!(
-            "not a model of this project (metadata format {:?}, expected {FORMAT:?})",
-            meta.get("format")
+            "not a model of this project (metadata format {format:?}, expected {FORMAT:?} or {CHECKPOINT_FORMAT:?})"
         ))
         .into());
     }
@@ -102,16 +152,43 @@ pub fn load(path: &Path) -> Result<(Sequential, ModelSpec)> {
             }
         }
     });
-    if file.names().len() != expected {
+    let mut extra = Vec::new();
+    if format == Some(CHECKPOINT_FORMAT) {
+        for (name, t) in file.tensors() {
+            if !name.starts_with(RUN_STATE_PREFIX) {
+                continue;
+            }
+            if t.dtype() != Dtype::F32 || t.shape().len() != 1 {
+                problems.push(format!(
+                    "{name}: {:?} {:?}, expected a 1-D F32 tensor",
+                    t.dtype(),
+                    t.shape()
+                ));
+                continue;
+            }
+            let values = t
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
+                .collect();
+            extra.push((name, values));
+        }
+    }
+    if file.names().len() != expected + extra.len() {
         problems.push(format!(
-            "{} tensors in the file, the architecture has {expected}",
-            file.names().len()
+            "{} model tensors in the file, the architecture has {expected}",
+            file.names().len() - extra.len()
         ));
     }
     if !problems.is_empty() {
         return Err(at(&format!("does not match its architecture: {}", problems.join("; "))).into());
     }
-    Ok((model, arch))
+    Ok(Loaded {
+        model,
+        arch,
+        metadata: meta,
+        extra,
+    })
 }
 
 /// A saved model and the data to run it on: what `eval` and `predict` take.

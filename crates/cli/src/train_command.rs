@@ -14,9 +14,11 @@ use optim::Schedule;
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use train::{
-    Batch, Callback, Control, Data, EarlyStopping, FitConfig, Length, ModelSpec, Monitor, OptimizerSpec, Record,
-    evaluate, fit, parse_schedule,
+    Batch, Callback, Control, Data, EarlyStopping, FitConfig, Length, ModelSpec, Monitor, OptimizerSpec, Progress,
+    Record, evaluate, fit_from, parse_schedule,
 };
+
+use crate::checkpoint::{self, Checkpoint, Checkpointer};
 
 /// How the training images are split.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -92,6 +94,17 @@ pub struct TrainArgs {
     /// metadata), replacing any file there only once the new one is complete.
     #[arg(long)]
     save: Option<PathBuf>,
+    /// With --save: after every N epochs (or reports, with --steps) also
+    /// write a checkpoint, MODEL.ckpt.safetensors beside the --save file:
+    /// the model with the optimiser's state, the random generators, the
+    /// position in the data and the records so far, for --resume.
+    #[arg(long, requires = "save", value_parser = clap::value_parser!(u64).range(1..))]
+    checkpoint_every: Option<u64>,
+    /// Continue the run that wrote this checkpoint, bit for bit as if it had
+    /// never stopped. Every setting comes from the checkpoint; only
+    /// --data-dir, --no-verify and --quiet may be given beside it.
+    #[arg(long)]
+    resume: Option<PathBuf>,
     /// Write the history (every epoch's or report's cost, accuracies, losses,
     /// learning rate and time) here as JSON.
     #[arg(long)]
@@ -107,7 +120,68 @@ pub struct TrainArgs {
     plot: Option<PathBuf>,
 }
 
-pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
+/// The flags that may be given beside --resume (clap's ids: field names).
+const RESUME_FLAGS: [&str; 4] = ["resume", "data_dir", "no_verify", "quiet"];
+
+/// `mnist train`, with `arguments` its command line (after `train`) and
+/// `given` the ids of the flags given on it.
+pub fn run(args: &TrainArgs, arguments: &[String], given: &[String]) -> Result<(), Box<dyn Error + Send + Sync>> {
+    let Some(path) = &args.resume else {
+        return train(args, arguments, None);
+    };
+    let others: Vec<String> = given
+        .iter()
+        .filter(|id| !RESUME_FLAGS.contains(&id.as_str()))
+        .map(|id| format!("--{}", id.replace('_', "-")))
+        .collect();
+    if !others.is_empty() {
+        return Err(format!(
+            "--resume takes every setting from the checkpoint; drop {} (only --data-dir, --no-verify and --quiet go with it)",
+            others.join(", ")
+        )
+        .into());
+    }
+    let checkpoint = Checkpoint::read(path)?;
+    let mut stored = parse_stored(&checkpoint.arguments)
+        .map_err(|e| format!("{}: the arguments it holds do not parse: {e}", path.display()))?;
+    if args.data_dir.is_some() {
+        stored.data_dir = args.data_dir.clone();
+    }
+    stored.no_verify |= args.no_verify;
+    stored.quiet |= args.quiet;
+    let arguments = checkpoint.arguments.clone();
+    train(&stored, &arguments, Some((path, checkpoint)))
+}
+
+/// `mnist train`'s flags as a command of their own, to read a checkpoint's.
+#[derive(clap::Parser)]
+struct Stored {
+    #[command(flatten)]
+    args: TrainArgs,
+}
+
+fn parse_stored(arguments: &[String]) -> Result<TrainArgs, clap::Error> {
+    use clap::Parser;
+    let words = std::iter::once("train".to_string()).chain(arguments.iter().cloned());
+    Ok(Stored::try_parse_from(words)?.args)
+}
+
+/// Trains as `args` say, from `checkpoint` if there is one; `arguments`
+/// are kept in the checkpoints this run writes.
+fn train(
+    args: &TrainArgs,
+    arguments: &[String],
+    checkpoint: Option<(&PathBuf, Checkpoint)>,
+) -> Result<(), Box<dyn Error + Send + Sync>> {
+    if args.resume.is_some() {
+        return Err("a checkpoint's arguments cannot name another checkpoint to resume".into());
+    }
+    if args.checkpoint_every.is_some() && args.early_stopping.is_some() {
+        return Err(
+            "--checkpoint-every does not go with --early-stopping yet (its best model is not kept in checkpoints)"
+                .into(),
+        );
+    }
     args.net.validate()?;
     args.optimizer.validate()?;
     if !(args.weight_decay.is_finite() && args.weight_decay >= 0.0) {
@@ -133,6 +207,14 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
     let mut net = args.net.classifier(&mut rng)?;
     net.weight_decay = args.weight_decay;
     let mut optimizer = args.optimizer.build()?;
+    let resumed = match checkpoint {
+        Some((path, checkpoint)) => {
+            let (records, step) = checkpoint.position();
+            eprintln!("Resuming from {} after record {records} (step {step})", path.display());
+            Some(checkpoint.restore(&mut net, optimizer.as_mut(), &mut rng)?)
+        }
+        None => None,
+    };
     let batch_size = args.batch_size as usize;
     let length = match args.steps {
         Some(steps) => Length::Steps {
@@ -165,6 +247,7 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
         args.optimizer.lr
     );
 
+    let progress = resumed.unwrap_or_else(|| Progress::start(length));
     let by_steps = args.steps.is_some();
     let config = FitConfig {
         length,
@@ -193,8 +276,25 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
     };
     let mut stopping = args.early_stopping.map(EarlyStopping::new);
     let mut log = match &args.logdir {
-        Some(dir) => Some(TensorBoardLog::create(dir)?),
+        Some(dir) => Some(TensorBoardLog::create(dir, progress.step as i64)?),
         None => None,
+    };
+    let settings = serde_json::json!({
+        "optimizer": args.optimizer, "epochs": args.epochs,
+        "steps": args.steps, "batch_size": args.batch_size, "seed": args.seed,
+        "weight_decay": args.weight_decay, "split": format!("{:?}", args.split),
+    });
+    let mut checkpointer = match (&args.save, args.checkpoint_every) {
+        (Some(save), Some(every)) => Some(Checkpointer {
+            path: checkpoint::path_for(save),
+            every: every as usize,
+            arguments: arguments.to_vec(),
+            arch: args.net.clone(),
+            settings: settings.clone(),
+            error: None,
+            written: 0,
+        }),
+        _ => None,
     };
     let mut callbacks: Vec<&mut dyn Callback> = vec![&mut report];
     if let Some(stopping) = stopping.as_mut() {
@@ -203,19 +303,26 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
     if let Some(log) = log.as_mut() {
         callbacks.push(log);
     }
+    if let Some(checkpointer) = checkpointer.as_mut() {
+        callbacks.push(checkpointer);
+    }
     let split_data = Data {
         train: &data.train,
         validation: &data.validation,
         test: &data.test,
     };
-    let history = fit(
+    let history = fit_from(
         &mut net,
         optimizer.as_mut(),
         &split_data,
         &config,
         &mut rng,
+        progress,
         &mut callbacks,
     )?;
+    if let Some(Checkpointer { error: Some(e), .. }) = &checkpointer {
+        return Err(format!("training stopped: a checkpoint could not be written: {e}").into());
+    }
     println!("Learning Finished!");
     eprintln!("({:.1} s)", history.seconds);
     if let Some(log) = log {
@@ -254,12 +361,10 @@ pub fn run(args: &TrainArgs) -> Result<(), Box<dyn Error + Send + Sync>> {
         let json = serde_json::to_string_pretty(&history)?;
         std::fs::write(path, json).map_err(|e| format!("{}: {e}", path.display()))?;
     }
+    if let Some(Checkpointer { path, written, .. }) = &checkpointer {
+        eprintln!("checkpoints written to {} this run: {written}", path.display());
+    }
     if let Some(path) = &args.save {
-        let settings = serde_json::json!({
-            "optimizer": args.optimizer, "epochs": args.epochs,
-            "steps": args.steps, "batch_size": args.batch_size, "seed": args.seed,
-            "weight_decay": args.weight_decay, "split": format!("{:?}", args.split),
-        });
         crate::model_file::save(path, &mut net.model, &args.net, &settings)?;
         eprintln!("saved {}", path.display());
     }
@@ -284,10 +389,11 @@ struct TensorBoardLog {
 }
 
 impl TensorBoardLog {
-    fn create(dir: &std::path::Path) -> Result<Self, Box<dyn Error + Send + Sync>> {
+    /// Logs into `dir`, counting steps from `step` (a resumed run's).
+    fn create(dir: &std::path::Path, step: i64) -> Result<Self, Box<dyn Error + Send + Sync>> {
         Ok(Self {
             writer: EventWriter::create(dir)?,
-            step: 0,
+            step,
             error: None,
         })
     }

@@ -235,3 +235,210 @@ fn kill_9_during_a_save_leaves_a_whole_model() {
     assert!(command("9").status().unwrap().success());
     assert!(whole(&std::fs::read(&target).unwrap()) && !partial.exists());
 }
+
+/// The settings of the runs the resume tests compare: dropout, batch norm,
+/// Adam, augmentation and batches walking shuffled epochs, so that every
+/// piece of a run's state matters. 14 records of 25 steps (the last of 5);
+/// an epoch of the 1,000 training images here is 20 steps.
+fn resumable_run(d: &str, save: &Path, history: &Path, extra: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mnist"));
+    c.args([
+        "train",
+        "--data-dir",
+        d,
+        "--no-verify",
+        "--hidden",
+        "256,256",
+        "--init",
+        "he",
+    ])
+    .args([
+        "--dropout",
+        "0.3",
+        "--batch-norm",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.001",
+    ])
+    .args(["--augment", "rotate=10", "--steps", "330", "--report-every", "25"])
+    .args(["--batch-size", "50", "--seed", "4", "--quiet", "--save"])
+    .arg(save)
+    .arg("--history")
+    .arg(history)
+    .args(extra)
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped());
+    c
+}
+
+fn succeeds(c: &mut Command) {
+    let out = c.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn resume(checkpoint: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mnist"));
+    c.args(["train", "--no-verify", "--resume"]).arg(checkpoint);
+    c
+}
+
+/// A model file's tensors, by name (the metadata aside).
+fn tensors(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let bytes = std::fs::read(path).unwrap();
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let mut all: Vec<_> = file
+        .tensors()
+        .into_iter()
+        .map(|(name, t)| (name, t.data().to_vec()))
+        .collect();
+    all.sort();
+    all
+}
+
+/// Each record's step, cost and test figures, from `--history` JSON.
+fn records(path: &Path) -> Vec<(u64, String, String)> {
+    let history: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    history["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["step"].as_u64().unwrap(),
+                r["cost"].to_string(),
+                r["test"].to_string(),
+            )
+        })
+        .collect()
+}
+
+fn records_in_checkpoint(path: &Path) -> usize {
+    let bytes = std::fs::read(path).unwrap();
+    let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+    let progress: serde_json::Value = serde_json::from_str(&header.metadata().as_ref().unwrap()["progress"]).unwrap();
+    progress["history"]["records"].as_array().unwrap().len()
+}
+
+/// `--resume` from a checkpoint taken mid-run (mid-epoch of the batch
+/// order too) ends with the same model and the same records as the run
+/// never interrupted, bit for bit; so does resuming after a `kill -9`.
+#[test]
+fn a_resumed_run_equals_the_uninterrupted_one_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    fake_mnist(dir.path());
+    let d = dir.path().to_str().unwrap();
+    let path = |name: &str| dir.path().join(name);
+
+    let whole = path("whole.safetensors");
+    succeeds(&mut resumable_run(d, &whole, &path("whole.json"), &[]));
+    assert_eq!(records(&path("whole.json")).len(), 14);
+
+    // Checkpoints after records 5 and 10 (steps 125 and 250, mid-epoch);
+    // the run goes on to the end, then is resumed from record 10.
+    let cut = path("cut.safetensors");
+    let ckpt = path("cut.ckpt.safetensors");
+    succeeds(&mut resumable_run(
+        d,
+        &cut,
+        &path("cut.json"),
+        &["--checkpoint-every", "5"],
+    ));
+    assert_eq!(records_in_checkpoint(&ckpt), 10);
+    assert_eq!(tensors(&cut), tensors(&whole), "checkpoints change nothing");
+    assert_ne!(
+        tensors(&ckpt)
+            .into_iter()
+            .filter(|(n, _)| !n.starts_with("run."))
+            .collect::<Vec<_>>(),
+        tensors(&whole),
+        "the checkpoint is not the end"
+    );
+    // A checkpoint is a model too: eval reads it.
+    let eval = mnist(&[
+        "eval",
+        "--data-dir",
+        d,
+        "--no-verify",
+        "--model",
+        ckpt.to_str().unwrap(),
+    ]);
+    assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+    std::fs::remove_file(&cut).unwrap();
+    std::fs::remove_file(path("cut.json")).unwrap();
+    // The checkpoint's arguments name the --save and --history files.
+    succeeds(resume(&ckpt).args(["--data-dir", d, "--quiet"]));
+    assert!(tensors(&cut) == tensors(&whole), "the resumed model differs");
+    assert_eq!(records(&path("cut.json")), records(&path("whole.json")));
+
+    // kill -9 once the first checkpoint is there, then resume.
+    let killed = path("killed.safetensors");
+    let killed_ckpt = path("killed.ckpt.safetensors");
+    let mut child = resumable_run(d, &killed, &path("killed.json"), &["--checkpoint-every", "1"])
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !killed_ckpt.exists() && started.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    child.kill().ok();
+    child.wait().unwrap();
+    let at = records_in_checkpoint(&killed_ckpt);
+    eprintln!("killed after record {at} of 14");
+    succeeds(resume(&killed_ckpt).args(["--data-dir", d]));
+    assert!(
+        tensors(&killed) == tensors(&whole),
+        "resumed after kill -9 from record {at}: the model differs"
+    );
+    assert_eq!(records(&path("killed.json")), records(&path("whole.json")));
+}
+
+/// What --resume refuses, each a clear error.
+#[test]
+fn resume_errors_are_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    fake_mnist(dir.path());
+    let d = dir.path().to_str().unwrap();
+    let model = dir.path().join("m.safetensors");
+    let out = mnist(&[
+        "train",
+        "--data-dir",
+        d,
+        "--no-verify",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--save",
+        model.to_str().unwrap(),
+        "--checkpoint-every",
+        "1",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ckpt = dir.path().join("m.ckpt.safetensors");
+    let garbage = dir.path().join("garbage.safetensors");
+    std::fs::write(&garbage, b"not a checkpoint").unwrap();
+    let cases: [(Vec<&str>, &str); 5] = [
+        (
+            vec!["--resume", ckpt.to_str().unwrap(), "--epochs", "3"],
+            "drop --epochs",
+        ),
+        (
+            vec!["--resume", model.to_str().unwrap()],
+            "a model file, not a checkpoint",
+        ),
+        (vec!["--resume", garbage.to_str().unwrap()], "not a safetensors file"),
+        (
+            vec!["--resume", "/nonexistent/c.safetensors"],
+            "/nonexistent/c.safetensors",
+        ),
+        (vec!["--checkpoint-every", "2"], "--save"),
+    ];
+    for (args, expected) in cases {
+        let mut all = vec!["train", "--data-dir", d, "--no-verify"];
+        all.extend(args.iter().copied());
+        let out = mnist(&all);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(expected), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}

@@ -127,6 +127,10 @@ impl Layer for Dropout {
             }
         }
     }
+
+    fn visit_rng(&mut self, f: &mut dyn FnMut(&mut Xoshiro256PlusPlus)) {
+        f(&mut self.rng);
+    }
 }
 
 #[cfg(test)]

@@ -1,3 +1,4 @@
+use rand_xoshiro::Xoshiro256PlusPlus;
 use tensor::Tensor;
 
 /// Whether a pass is for training (dropout active, batch statistics) or for
@@ -87,4 +88,9 @@ pub trait Layer: Send {
     /// Lends each piece of that untrained state, by name, to `f` (to save and
     /// load it with the parameters).
     fn visit_state(&mut self, _f: &mut dyn FnMut(&'static str, &mut [f32])) {}
+
+    /// Lends the layer's random generator, if it draws in training
+    /// (dropout's masks), so that a checkpoint can save it and a resumed
+    /// run draw the same masks as one never interrupted.
+    fn visit_rng(&mut self, _f: &mut dyn FnMut(&mut Xoshiro256PlusPlus)) {}
 }

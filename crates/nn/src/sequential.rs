@@ -1,6 +1,7 @@
 //! A stack of layers applied in order.
 
 use optim::Optimizer;
+use rand_xoshiro::Xoshiro256PlusPlus;
 use tensor::{Shape, Tensor};
 
 use crate::{Layer, Mode, NnError, ParamMut};
@@ -133,6 +134,15 @@ impl Sequential {
                 let dims = [values.len()];
                 f(&format!("{layer_name}.{name}"), &dims, values)
             });
+        }
+    }
+
+    /// Lends the random generator of every layer that has one (dropout) to
+    /// `f`, with the layer's name, in layer order.
+    pub fn visit_rngs(&mut self, f: &mut dyn FnMut(&str, &mut Xoshiro256PlusPlus)) {
+        let names = self.layer_names();
+        for (layer, name) in self.layers.iter_mut().zip(&names) {
+            layer.visit_rng(&mut |rng| f(name, rng));
         }
     }
 

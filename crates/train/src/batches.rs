@@ -66,10 +66,12 @@ pub fn run_epoch<R: Rng + ?Sized>(
 }
 
 /// How `run_steps` picks its batches.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum Sampler {
     /// Uniformly with replacement, as the NumPy course's
-    /// `np.random.choice(train_size, batch_size)`.
-    WithReplacement(Vec<usize>),
+    /// `np.random.choice(train_size, batch_size)` (the indices are only a
+    /// buffer: every batch is drawn afresh).
+    WithReplacement(#[serde(skip)] Vec<usize>),
     /// Walking the training set in shuffled epochs, as TensorFlow's
     /// `mnist.train.next_batch`: each epoch a new order, a batch never
     /// straddling two epochs (the last batch of an epoch may be short).

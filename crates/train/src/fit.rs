@@ -2,13 +2,13 @@
 //! stretch, keeps a history and lets callbacks watch and stop it. The
 //! `mnist` command and `cargo xtask ladder` both train through it.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mnist_io::Subset;
 use mnist_io::augment::Augment;
 use nn::{Classifier, NnError};
 use optim::{Optimizer, Schedule};
-use rand::Rng;
+use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
 use crate::batches::{Batch, Metrics, Sampler, evaluate, run_epoch, run_steps};
@@ -118,6 +118,50 @@ pub struct History {
     pub seconds: f64,
 }
 
+/// How far a run has come: with the model, the optimiser's state and the
+/// random generators, all that a resumed run needs to go on exactly as if
+/// it had never stopped.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Progress {
+    /// The records so far (their number is the number of stretches done).
+    pub history: History,
+    /// Steps done.
+    pub step: usize,
+    /// Where the batches come from next.
+    pub sampler: Sampler,
+}
+
+impl Progress {
+    /// A run that has not begun, for `length`.
+    pub fn start(length: Length) -> Self {
+        let sampler = match length {
+            Length::Steps {
+                with_replacement: true, ..
+            } => Sampler::with_replacement(),
+            _ => Sampler::epochs(),
+        };
+        Self {
+            history: History::default(),
+            step: 0,
+            sampler,
+        }
+    }
+}
+
+/// Everything a checkpoint holds, lent to [`Callback::checkpoint`] after
+/// each record.
+pub struct Snapshot<'a> {
+    /// The model, parameters and batch-norm statistics (dropout's generators
+    /// through `net.model.visit_rngs`).
+    pub net: &'a mut Classifier,
+    /// The optimiser (its state through `save_state`).
+    pub optimizer: &'a dyn Optimizer,
+    /// The generator of batch orders and augmentation seeds.
+    pub rng: &'a Xoshiro256PlusPlus,
+    /// Records, step, sampler.
+    pub progress: &'a Progress,
+}
+
 /// Whether training goes on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Control {
@@ -141,6 +185,12 @@ pub trait Callback {
     fn record(&mut self, _record: &Record, _net: &mut Classifier) -> Control {
         Control::Continue
     }
+    /// After each record (and the `record` calls), the whole state of the
+    /// run, for checkpoints; return [`Control::Stop`] to end the run (a
+    /// checkpoint that could not be written).
+    fn checkpoint(&mut self, _snapshot: &mut Snapshot<'_>) -> Control {
+        Control::Continue
+    }
     /// The run is over (by its length or a stop).
     fn fit_end(&mut self, _net: &mut Classifier) {}
 }
@@ -149,15 +199,43 @@ pub trait Callback {
 /// batch orders and augmentation seeds from `rng`, and returns the
 /// history. The same seed gives the same history on any number of
 /// threads (the kernels split work independently of it).
-pub fn fit<R: Rng + ?Sized>(
+pub fn fit(
     net: &mut Classifier,
     optimizer: &mut dyn Optimizer,
     data: &Data<'_>,
     config: &FitConfig,
-    rng: &mut R,
+    rng: &mut Xoshiro256PlusPlus,
     callbacks: &mut [&mut dyn Callback],
 ) -> Result<History, NnError> {
-    let started = Instant::now();
+    fit_from(
+        net,
+        optimizer,
+        data,
+        config,
+        rng,
+        Progress::start(config.length),
+        callbacks,
+    )
+}
+
+/// [`fit`] from where `progress` says a run stopped: with the model, the
+/// optimiser and the generators as they were then (a checkpoint), the
+/// result is bit for bit that of the run never interrupted. Records carry
+/// on from the last one; their `seconds` count from the run's start,
+/// continuing the last record's.
+pub fn fit_from(
+    net: &mut Classifier,
+    optimizer: &mut dyn Optimizer,
+    data: &Data<'_>,
+    config: &FitConfig,
+    rng: &mut Xoshiro256PlusPlus,
+    mut progress: Progress,
+    callbacks: &mut [&mut dyn Callback],
+) -> Result<History, NnError> {
+    let earlier = progress.history.records.last().map_or(0.0, |r| r.seconds);
+    let started = Instant::now()
+        .checked_sub(Duration::from_secs_f64(earlier))
+        .unwrap_or_else(Instant::now);
     let mut batch = Batch::default();
     let batch_size = config.batch_size.max(1);
     let (stretches, steps_total) = match config.length {
@@ -170,22 +248,15 @@ pub fn fit<R: Rng + ?Sized>(
         Schedule::Cosine { total: 0, min } => Schedule::Cosine { total: stretches, min },
         other => other,
     };
-    let mut sampler = match config.length {
-        Length::Steps {
-            with_replacement: true, ..
-        } => Sampler::with_replacement(),
-        _ => Sampler::epochs(),
-    };
-    let mut history = History::default();
-    let mut step = 0;
-    for epoch in 1..=stretches {
+    progress.history.stopped_early = false;
+    for epoch in progress.history.records.len() + 1..=stretches {
         let learning_rate = schedule.rate(config.learning_rate, epoch - 1);
         optimizer.set_learning_rate(learning_rate);
         let (label, batches) = match config.length {
             Length::Epochs(epochs) => (format!("Epoch {epoch}/{epochs}"), data.train.len().div_ceil(batch_size)),
             Length::Steps { report_every, .. } => {
-                let n = report_every.max(1).min(steps_total - step);
-                (format!("Steps {}-{}", step + 1, step + n), n)
+                let n = report_every.max(1).min(steps_total - progress.step);
+                (format!("Steps {}-{}", progress.step + 1, progress.step + n), n)
             }
         };
         for c in callbacks.iter_mut() {
@@ -215,14 +286,14 @@ pub fn fit<R: Rng + ?Sized>(
                 batch_size,
                 &config.augment,
                 batches,
-                &mut sampler,
+                &mut progress.sampler,
                 optimizer,
                 rng,
                 &mut batch,
                 &mut on_batch,
             )?,
         };
-        step += batches;
+        progress.step += batches;
         let batch_accuracy = accuracy_sum / batches.max(1) as f64;
         for c in callbacks.iter_mut() {
             c.stretch_end();
@@ -236,7 +307,7 @@ pub fn fit<R: Rng + ?Sized>(
         };
         let record = Record {
             epoch,
-            step,
+            step: progress.step,
             cost,
             batch_accuracy,
             learning_rate,
@@ -249,15 +320,25 @@ pub fn fit<R: Rng + ?Sized>(
         for c in callbacks.iter_mut() {
             stop |= c.record(&record, net) == Control::Stop;
         }
-        history.records.push(record);
+        progress.history.records.push(record);
+        for c in callbacks.iter_mut() {
+            let mut snapshot = Snapshot {
+                net,
+                optimizer,
+                rng,
+                progress: &progress,
+            };
+            stop |= c.checkpoint(&mut snapshot) == Control::Stop;
+        }
         if stop {
-            history.stopped_early = epoch < stretches;
+            progress.history.stopped_early = epoch < stretches;
             break;
         }
     }
     for c in callbacks.iter_mut() {
         c.fit_end(net);
     }
+    let mut history = progress.history;
     history.seconds = started.elapsed().as_secs_f64();
     Ok(history)
 }

@@ -37,7 +37,9 @@ mod optimizer;
 
 pub use batches::{Batch, Metrics, accuracy, evaluate};
 pub use early_stopping::EarlyStopping;
-pub use fit::{Callback, Control, Data, FitConfig, History, Length, Monitor, Record, fit};
+pub use fit::{
+    Callback, Control, Data, FitConfig, History, Length, Monitor, Progress, Record, Snapshot, fit, fit_from,
+};
 pub use model::{ActivationKind, DropoutKindArg, InitKind, ModelKind, ModelSpec, OutputKind};
 pub use optimizer::{CorrectionKind, OptimizerKind, OptimizerSpec, parse_schedule};
 

@@ -1,0 +1,192 @@
+//! Checkpoints: a model file that also holds the state of the run that
+//! wrote it (the optimiser's buffers, the random generators of the batch
+//! order and of dropout, the position in the data, the records so far and
+//! the command line), so that `mnist train --resume` goes on exactly as
+//! the run would have, bit for bit.
+//!
+//! Layout: the model's tensors as in a model file (so `eval` and `predict`
+//! read a checkpoint as a model), the optimiser's buffers as 1-D tensors
+//! `run.optimizer.NAME`, and in the metadata `arguments` (JSON list of the
+//! `mnist train` arguments), `progress` (records, step, sampler), `rng`
+//! and `dropout` (generator states by layer name), besides the model
+//! file's `format`, `architecture` and `training`.
+
+use std::collections::BTreeMap;
+use std::error::Error;
+use std::path::{Path, PathBuf};
+
+use nn::Classifier;
+use optim::Optimizer;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use train::{Callback, Control, ModelSpec, Progress, Snapshot};
+
+#[cfg(doc)]
+use crate::model_file::RUN_STATE_PREFIX;
+use crate::model_file::{self, CHECKPOINT_FORMAT};
+
+type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
+
+/// The optimiser's buffers; begins with [`RUN_STATE_PREFIX`], as every
+/// tensor of a checkpoint that is not the model's must.
+const OPTIMIZER_PREFIX: &str = "run.optimizer.";
+
+/// Where `--checkpoint-every` writes beside the `--save` file:
+/// `model.safetensors` gives `model.ckpt.safetensors`.
+pub fn path_for(save: &Path) -> PathBuf {
+    let stem = save.file_stem().unwrap_or_default().to_string_lossy();
+    save.with_file_name(format!("{stem}.ckpt.safetensors"))
+}
+
+/// Writes a checkpoint after every `every` records; a failed write stops
+/// the run and is kept in `error`.
+pub struct Checkpointer {
+    /// The file written (replaced each time, atomically).
+    pub path: PathBuf,
+    /// Records between checkpoints.
+    pub every: usize,
+    /// The `mnist train` arguments of the run, for `--resume`.
+    pub arguments: Vec<String>,
+    /// The model's architecture and the training settings, as a model file has them.
+    pub arch: ModelSpec,
+    /// See [`model_file::save`].
+    pub settings: serde_json::Value,
+    /// Why the last write failed.
+    pub error: Option<String>,
+    /// Checkpoints written.
+    pub written: usize,
+}
+
+impl Callback for Checkpointer {
+    fn checkpoint(&mut self, s: &mut Snapshot<'_>) -> Control {
+        if !s.progress.history.records.len().is_multiple_of(self.every.max(1)) {
+            return Control::Continue;
+        }
+        match self.write(s) {
+            Ok(()) => {
+                self.written += 1;
+                Control::Continue
+            }
+            Err(e) => {
+                self.error = Some(e.to_string());
+                Control::Stop
+            }
+        }
+    }
+}
+
+impl Checkpointer {
+    fn write(&self, s: &mut Snapshot<'_>) -> Result<()> {
+        let extra = s
+            .optimizer
+            .save_state()
+            .into_iter()
+            .map(|(name, values)| (format!("{OPTIMIZER_PREFIX}{name}"), values))
+            .collect();
+        let mut dropout = BTreeMap::new();
+        s.net.model.visit_rngs(&mut |name, rng| {
+            dropout.insert(name.to_string(), rng.clone());
+        });
+        let metadata = vec![
+            ("arguments".to_string(), serde_json::to_string(&self.arguments)?),
+            ("progress".to_string(), serde_json::to_string(s.progress)?),
+            ("rng".to_string(), serde_json::to_string(s.rng)?),
+            ("dropout".to_string(), serde_json::to_string(&dropout)?),
+        ];
+        model_file::save_with(
+            &self.path,
+            &mut s.net.model,
+            &self.arch,
+            &self.settings,
+            CHECKPOINT_FORMAT,
+            extra,
+            metadata,
+        )
+    }
+}
+
+/// A checkpoint read back, to be put into a freshly built run.
+pub struct Checkpoint {
+    path: PathBuf,
+    /// The `mnist train` arguments of the run that wrote it.
+    pub arguments: Vec<String>,
+    loaded: model_file::Loaded,
+    progress: Progress,
+    rng: Xoshiro256PlusPlus,
+    dropout: BTreeMap<String, Xoshiro256PlusPlus>,
+}
+
+impl Checkpoint {
+    /// Reads `path`; anything missing or unreadable is an error naming it.
+    pub fn read(path: &Path) -> Result<Self> {
+        let loaded = model_file::load_with(path)?;
+        let at = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+        if loaded.metadata.get("format").map(String::as_str) != Some(CHECKPOINT_FORMAT) {
+            return Err(at(&"a model file, not a checkpoint (write one with --save M --checkpoint-every N)").into());
+        }
+        fn entry<T: serde::de::DeserializeOwned>(
+            meta: &std::collections::HashMap<String, String>,
+            key: &str,
+        ) -> std::result::Result<T, String> {
+            let text = meta.get(key).ok_or_else(|| format!("no {key} in the metadata"))?;
+            serde_json::from_str(text).map_err(|e| format!("unreadable {key} in the metadata ({e})"))
+        }
+        let meta = &loaded.metadata;
+        Ok(Self {
+            path: path.to_path_buf(),
+            arguments: entry(meta, "arguments").map_err(|e| at(&e))?,
+            progress: entry(meta, "progress").map_err(|e| at(&e))?,
+            rng: entry(meta, "rng").map_err(|e| at(&e))?,
+            dropout: entry(meta, "dropout").map_err(|e| at(&e))?,
+            loaded,
+        })
+    }
+
+    /// Records done and steps done.
+    pub fn position(&self) -> (usize, usize) {
+        (self.progress.history.records.len(), self.progress.step)
+    }
+
+    /// Puts the checkpoint into a run built from its arguments: the model's
+    /// tensors and dropout generators into `net`, the buffers into
+    /// `optimizer`, the generator into `rng`; returns where the run stood.
+    pub fn restore(
+        self,
+        net: &mut Classifier,
+        optimizer: &mut dyn Optimizer,
+        rng: &mut Xoshiro256PlusPlus,
+    ) -> Result<Progress> {
+        let at = |e: &dyn std::fmt::Display| format!("{}: {e}", self.path.display());
+        let mut saved = self.loaded.model;
+        let mut tensors = Vec::new();
+        saved.visit_named(&mut |_, _, values| tensors.push(values.to_vec()));
+        let mut mismatch = false;
+        let mut next = tensors.into_iter();
+        net.model.visit_named(&mut |_, _, values| match next.next() {
+            Some(v) if v.len() == values.len() => values.copy_from_slice(&v),
+            _ => mismatch = true,
+        });
+        if mismatch || next.next().is_some() {
+            return Err(at(&"its model does not match the architecture of its arguments").into());
+        }
+        let mut missing = Vec::new();
+        net.model
+            .visit_rngs(&mut |name, generator| match self.dropout.get(name) {
+                Some(saved) => *generator = saved.clone(),
+                None => missing.push(name.to_string()),
+            });
+        if !missing.is_empty() {
+            return Err(at(&format!("no generator state for {}", missing.join(", "))).into());
+        }
+        let state: optim::NamedState = self
+            .loaded
+            .extra
+            .into_iter()
+            .filter_map(|(name, values)| Some((name.strip_prefix(OPTIMIZER_PREFIX)?.to_string(), values)))
+            .collect();
+        optimizer
+            .load_state(&state)
+            .map_err(|e| at(&format!("optimiser state: {e}")))?;
+        *rng = self.rng;
+        Ok(self.progress)
+    }
+}
