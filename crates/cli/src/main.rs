@@ -4,6 +4,7 @@ mod checkpoint;
 mod grid;
 mod inspect;
 mod model_file;
+mod serve;
 mod train_command;
 
 use std::path::PathBuf;
@@ -38,6 +39,8 @@ enum Command {
     Eval(model_file::EvalArgs),
     /// Classify one test image with a saved model, drawing it in the terminal.
     Predict(model_file::PredictArgs),
+    /// Serve a page where you draw a digit and see the model's guess and probabilities as you draw.
+    Serve(serve::ServeArgs),
     /// Print a network's layers, output shapes and parameter counts, as Keras' model.summary().
     Summary(train::ModelSpec),
     /// Draw test digits beside augmented copies of themselves, as a PNG.
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
             Command::Summary(args) => train_command::summary(&args),
             Command::Eval(args) => model_file::eval(&args),
             Command::Predict(args) => model_file::predict(&args),
+            Command::Serve(args) => serve::run(&args),
         })
     });
     match result {

@@ -282,12 +282,8 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
     };
     let (model, _) = load(&args.source.model)?;
     let mut net = Classifier::new(model);
-    let one = mnist_io::Subset::new(pixels, vec![label.unwrap_or(0)]);
-    let mut batch = Batch::default();
-    batch.gather_range(&net, &one, 0, 1);
-    net.evaluate(&batch.x, &batch.labels)?;
-    let probs = net.probabilities().to_vec();
-    print!("{}", draw(one.image(0)));
+    let probs = crate::serve::classify(&mut net, &pixels)?;
+    print!("{}", draw(&pixels));
     for (digit, p) in probs.iter().enumerate() {
         println!("  {digit}  {p:.4}  {}", "#".repeat((p * 40.0).round() as usize));
     }
