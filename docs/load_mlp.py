@@ -1,7 +1,10 @@
 """Loads an MLP saved by `mnist train --save` and classifies the MNIST test
 set with a NumPy forward pass (no batch norm, no dropout at test time).
 
-    python3 docs/load_mlp.py model.safetensors data/mnist
+    python3 docs/load_mlp.py model.safetensors data/mnist [predictions.txt]
+
+With a third argument it writes the predicted digit of every test image,
+one a line, as `mnist eval --predictions` does, to compare the two.
 """
 import gzip
 import json
@@ -29,4 +32,8 @@ for i, name in enumerate(layers):
     h = h @ tensors[f"{name}.weight"] + tensors[f"{name}.bias"]
     if i + 1 < len(layers):
         h = np.maximum(h, 0)
-print(f"Test Accuracy: {(h.argmax(1) == y).mean():.4f}")
+predictions = h.argmax(1)
+print(f"Test Accuracy: {(predictions == y).mean():.4f}")
+if len(sys.argv) > 3:
+    with open(sys.argv[3], "w") as f:
+        f.writelines(f"{p}\n" for p in predictions)

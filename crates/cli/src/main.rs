@@ -36,7 +36,7 @@ enum Command {
     /// Train a network and report its accuracy, as the classic tutorials print it.
     Train(train_command::TrainArgs),
     /// Evaluate a saved model on the test set: accuracy, loss, confusion matrix.
-    Eval(model_file::EvalArgs),
+    Eval(model_file::EvalCommand),
     /// Classify one test image with a saved model, drawing it in the terminal.
     Predict(model_file::PredictArgs),
     /// Serve a page where you draw a digit and see the model's guess and probabilities as you draw.

@@ -221,10 +221,23 @@ impl EvalArgs {
     }
 }
 
+/// `mnist eval`'s arguments.
+#[derive(Args, Debug)]
+pub struct EvalCommand {
+    #[command(flatten)]
+    source: EvalArgs,
+    /// Also write the predicted digit of every test image here, one a line
+    /// (to compare with another implementation, e.g. docs/load_mlp.py).
+    #[arg(long)]
+    predictions: Option<PathBuf>,
+}
+
 /// `mnist eval`: test accuracy, mean loss and the confusion matrix.
-pub fn eval(args: &EvalArgs) -> Result<()> {
+pub fn eval(command: &EvalCommand) -> Result<()> {
+    let args = &command.source;
     let (model, _) = load(&args.model)?;
     let data = args.data()?;
+    let mut predicted = String::new();
     let mut net = Classifier::new(model);
     let mut batch = Batch::default();
     let mut confusion = [[0usize; CLASSES]; CLASSES];
@@ -237,7 +250,11 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         correct += right;
         for (&p, &l) in net.predictions().iter().zip(&batch.labels) {
             confusion[l as usize][p as usize] += 1;
+            predicted.push_str(&format!("{p}\n"));
         }
+    }
+    if let Some(path) = &command.predictions {
+        std::fs::write(path, &predicted).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     let n = data.test.len().max(1) as f64;
     println!("Test Accuracy: {:.4}", correct as f64 / n);
