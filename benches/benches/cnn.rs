@@ -152,7 +152,7 @@ fn bench(c: &mut Criterion) {
                     timed(
                         &mut || {
                             max_pool_forward(&g, BATCH, &x, &mut y, &mut arg);
-                            max_pool_backward(&y, &arg, &mut dx);
+                            max_pool_backward(BATCH, &y, &arg, &mut dx);
                         },
                         iters,
                     )

@@ -7,6 +7,7 @@
 
 use rayon::prelude::*;
 
+use crate::Isa;
 use crate::conv::ConvGeometry;
 
 const IMAGES_PER_TASK: usize = 4;
@@ -22,32 +23,73 @@ pub fn max_pool_forward(g: &ConvGeometry, batch: usize, x: &[f32], y: &mut [f32]
         "max_pool: output size"
     );
     assert!(x.len() <= u32::MAX as usize, "max_pool: indices are u32");
+    let isa = Isa::selected();
     y.par_chunks_mut(IMAGES_PER_TASK * out)
         .zip(argmax.par_chunks_mut(IMAGES_PER_TASK * out))
         .enumerate()
         .for_each(|(t, (y, argmax))| {
             for (i, (y, argmax)) in y.chunks_exact_mut(out).zip(argmax.chunks_exact_mut(out)).enumerate() {
                 let base = (t * IMAGES_PER_TASK + i) * img;
-                for oy in 0..g.out_h {
-                    for ox in 0..g.out_w {
-                        let o = (oy * g.out_w + ox) * c;
-                        y[o..o + c].fill(f32::NEG_INFINITY);
-                        for ky in 0..g.kernel_h {
-                            for kx in 0..g.kernel_w {
-                                let (Some(yy), Some(xx)) = (
-                                    (oy * g.stride + ky).checked_sub(g.pad_top).filter(|&v| v < g.height),
-                                    (ox * g.stride + kx).checked_sub(g.pad_left).filter(|&v| v < g.width),
-                                ) else {
-                                    continue;
-                                };
-                                let src = base + (yy * g.width + xx) * c;
-                                window_max(&x[src..src + c], src as u32, &mut y[o..o + c], &mut argmax[o..o + c]);
-                            }
-                        }
-                    }
-                }
+                forward_image_for(isa, g, &x[base..base + img], base as u32, y, argmax);
             }
         });
+}
+
+/// [`forward_image`] compiled for `isa`: the compiler vectorises the
+/// channel loop only as wide as the instructions it may use, and a plain
+/// build may use SSE2 alone (AVX-512 made pooling 2 to 5 times faster here).
+fn forward_image_for(isa: Isa, g: &ConvGeometry, x: &[f32], base: u32, y: &mut [f32], argmax: &mut [u32]) {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `Isa::selected` only returns an ISA this CPU supports.
+        Isa::Avx512 => unsafe { forward_image_avx512(g, x, base, y, argmax) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above.
+        Isa::Avx2 => unsafe { forward_image_avx2(g, x, base, y, argmax) },
+        _ => forward_image(g, x, base, y, argmax),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+unsafe fn forward_image_avx512(g: &ConvGeometry, x: &[f32], base: u32, y: &mut [f32], argmax: &mut [u32]) {
+    forward_image(g, x, base, y, argmax)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn forward_image_avx2(g: &ConvGeometry, x: &[f32], base: u32, y: &mut [f32], argmax: &mut [u32]) {
+    forward_image(g, x, base, y, argmax)
+}
+
+/// One image `x` (whose first element is at flat index `base` of the
+/// batch) pooled into `y` and `argmax`.
+#[inline(always)]
+fn forward_image(g: &ConvGeometry, x: &[f32], base: u32, y: &mut [f32], argmax: &mut [u32]) {
+    let c = g.channels;
+    // The window rows (columns) of an output row (column) that fall inside
+    // the image: padding never wins, so it is skipped rather than compared.
+    let inside = |o: usize, stride: usize, pad: usize, kernel: usize, size: usize| {
+        let first = o * stride;
+        let lo = pad.saturating_sub(first).min(kernel);
+        let hi = (size + pad).saturating_sub(first).min(kernel);
+        (first + lo - pad, lo.max(hi) - lo)
+    };
+    for oy in 0..g.out_h {
+        let (y0, rows) = inside(oy, g.stride, g.pad_top, g.kernel_h, g.height);
+        for ox in 0..g.out_w {
+            let (x0, cols) = inside(ox, g.stride, g.pad_left, g.kernel_w, g.width);
+            let o = (oy * g.out_w + ox) * c;
+            let (y, argmax) = (&mut y[o..o + c], &mut argmax[o..o + c]);
+            y.fill(f32::NEG_INFINITY);
+            for yy in y0..y0 + rows {
+                for xx in x0..x0 + cols {
+                    let src = (yy * g.width + xx) * c;
+                    window_max(&x[src..src + c], base + src as u32, y, argmax);
+                }
+            }
+        }
+    }
 }
 
 /// Folds one input pixel's channels `x` (at flat index `first`) into the
@@ -55,7 +97,7 @@ pub fn max_pool_forward(g: &ConvGeometry, batch: usize, x: &[f32], y: &mut [f32]
 /// so that the compiler makes it compare-and-blend SIMD across channels.
 /// `>` keeps the first of equal maxima; a NaN input wins so that it is not
 /// hidden.
-#[inline]
+#[inline(always)]
 fn window_max(x: &[f32], first: u32, y: &mut [f32], argmax: &mut [u32]) {
     let n = x.len().min(y.len()).min(argmax.len());
     let (x, y, argmax) = (&x[..n], &mut y[..n], &mut argmax[..n]);
@@ -68,12 +110,32 @@ fn window_max(x: &[f32], first: u32, y: &mut [f32], argmax: &mut [u32]) {
 }
 
 /// `dx[argmax[i]] += dy[i]` for every output `i`; `dx` is overwritten.
-pub fn max_pool_backward(dy: &[f32], argmax: &[u32], dx: &mut [f32]) {
+/// `dx` holds `batch` images of equal size, each of whose outputs points
+/// into its own image alone (as [`max_pool_forward`] makes them), so the
+/// images are independent tasks.
+pub fn max_pool_backward(batch: usize, dy: &[f32], argmax: &[u32], dx: &mut [f32]) {
     assert_eq!(dy.len(), argmax.len(), "max_pool_backward: sizes");
-    dx.fill(0.0);
-    for (&g, &i) in dy.iter().zip(argmax) {
-        dx[i as usize] += g;
-    }
+    let batch = batch.max(1);
+    assert!(
+        dx.len().is_multiple_of(batch) && dy.len().is_multiple_of(batch),
+        "max_pool_backward: {batch} images"
+    );
+    let (img, out) = (dx.len() / batch, dy.len() / batch);
+    dx.par_chunks_mut(IMAGES_PER_TASK * img)
+        .zip(
+            dy.par_chunks(IMAGES_PER_TASK * out)
+                .zip(argmax.par_chunks(IMAGES_PER_TASK * out)),
+        )
+        .enumerate()
+        .for_each(|(t, (dx, (dy, argmax)))| {
+            dx.fill(0.0);
+            let base = t * IMAGES_PER_TASK * img;
+            for (&g, &i) in dy.iter().zip(argmax) {
+                let at = (i as usize).checked_sub(base).filter(|&at| at < dx.len());
+                let at = at.expect("max_pool_backward: an index outside its image");
+                dx[at] += g;
+            }
+        });
 }
 
 #[cfg(test)]
@@ -89,7 +151,26 @@ mod tests {
         max_pool_forward(&g, 1, &x, &mut y, &mut arg);
         assert_eq!((y, arg), ([5.0, 9.0], [1, 6]));
         let mut dx = [7.0; 8];
-        max_pool_backward(&[1.0, 2.0], &arg, &mut dx);
+        max_pool_backward(1, &[1.0, 2.0], &arg, &mut dx);
         assert_eq!(dx, [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 2.0, 0.0]);
+    }
+
+    /// Each instruction set's build of the pooling loop gives the same
+    /// maxima and indices, padding, ties and NaN included.
+    #[test]
+    fn every_instruction_set_pools_alike() {
+        let g = ConvGeometry::new(7, 9, 19, 3, 2, 2, Padding::Same).unwrap();
+        let mut x: Vec<f32> = (0..g.image_len()).map(|i| ((i * 37) % 11) as f32 - 5.0).collect();
+        x[40] = f32::NAN;
+        let out = g.positions() * g.channels;
+        let run = |isa: Isa| {
+            let (mut y, mut arg) = (vec![0.0; out], vec![0u32; out]);
+            forward_image_for(isa, &g, &x, 1000, &mut y, &mut arg);
+            (y.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), arg)
+        };
+        let portable = run(Isa::Portable);
+        for isa in Isa::ALL.into_iter().filter(|isa| isa.is_supported()) {
+            assert_eq!(run(isa), portable, "{isa:?}");
+        }
     }
 }

@@ -65,7 +65,7 @@ impl Layer for MaxPool2d {
     fn backward(&mut self, input: &Tensor, _output: &Tensor, grad_output: &Tensor, grad_input: Option<&mut Tensor>) {
         if let Some(dx) = grad_input {
             dx.set_dims(input.shape().dims());
-            max_pool_backward(grad_output.data(), &self.argmax, dx.data_mut());
+            max_pool_backward(input.rows(), grad_output.data(), &self.argmax, dx.data_mut());
         }
     }
 }

@@ -186,11 +186,14 @@ impl Optimizer for Adam {
             // lr m̂ / (sqrt(v̂) + eps) = (lr sqrt(c2) / c1) m / (sqrt(v) + eps sqrt(c2))
             BiasCorrection::Moments => ((lr as f64 * c2.sqrt() / c1) as f32, (epsilon as f64 * c2.sqrt()) as f32),
         };
-        for (((w, &g), m), v) in value.iter_mut().zip(grad).zip(m.iter_mut()).zip(v.iter_mut()) {
-            *m = beta1 * *m + (1.0 - beta1) * g;
-            *v = beta2 * *v + (1.0 - beta2) * g * g;
-            *w -= step_size * *m / (v.sqrt() + eps);
-        }
+        let update = |value: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32]| {
+            for (((w, &g), m), v) in value.iter_mut().zip(grad).zip(m.iter_mut()).zip(v.iter_mut()) {
+                *m = beta1 * *m + (1.0 - beta1) * g;
+                *v = beta2 * *v + (1.0 - beta2) * g * g;
+                *w -= step_size * *m / (v.sqrt() + eps);
+            }
+        };
+        crate::parallel::for_each_chunk4(value, grad, m, v, update);
     }
 
     fn learning_rate(&self) -> f32 {

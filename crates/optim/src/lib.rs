@@ -20,6 +20,7 @@ mod adagrad;
 mod adam;
 mod gradient_descent;
 mod momentum;
+mod parallel;
 mod rmsprop;
 mod schedule;
 mod state;

@@ -1,0 +1,98 @@
+//! Where a training step of the tutorial's CNN (batch 50) spends its time:
+//! each layer's forward and backward and the optimiser's update, timed
+//! over many steps on the current rayon pool, medians in milliseconds.
+//!
+//! `cargo run --release -p benches --example cnn_layers [steps]`
+//! (`RAYON_NUM_THREADS=1` for one thread).
+
+use std::time::Instant;
+
+use kernels::conv::Padding;
+use nn::{Conv2d, Dense, Dropout, DropoutKind, Flatten, Init, Layer, MaxPool2d, Mode, Relu};
+use optim::{Adam, AdamConfig, Optimizer};
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use tensor::{Shape, Tensor};
+
+fn main() {
+    kernels::denormals::flush_denormals();
+    let steps: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(60);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+    let conv_w = Init::TruncatedNormal { mean: 0.0, std: 0.1 };
+    let bias = Init::Constant(0.1);
+    let mut layers: Vec<Box<dyn Layer>> = vec![
+        Box::new(Conv2d::new(1, 32, 5, 1, Padding::Same, &conv_w, &bias, &mut rng)),
+        Box::new(Relu),
+        Box::new(MaxPool2d::new(2, 2, Padding::Same)),
+        Box::new(Conv2d::new(32, 64, 5, 1, Padding::Same, &conv_w, &bias, &mut rng)),
+        Box::new(Relu),
+        Box::new(MaxPool2d::new(2, 2, Padding::Same)),
+        Box::new(Flatten),
+        Box::new(Dense::new(3136, 1024, &conv_w, &bias, &mut rng)),
+        Box::new(Relu),
+        Box::new(Dropout::new(0.5, DropoutKind::Inverted, 2)),
+        Box::new(Dense::new(1024, 10, &conv_w, &Init::Zeros, &mut rng)),
+    ];
+    let n = layers.len();
+    let x = Tensor::from_vec(
+        Shape::new(&[50, 28, 28, 1]),
+        (0..50 * 784).map(|i| ((i * 7919) % 256) as f32 / 255.0).collect(),
+    );
+    let mut outs: Vec<Tensor> = (0..n).map(|_| Tensor::default()).collect();
+    let mut grads: Vec<Tensor> = (0..n + 1).map(|_| Tensor::default()).collect();
+    let mut adam = Adam::new(AdamConfig::tensorflow(1e-4));
+    let mut times = vec![Vec::new(); 2 * n + 1];
+    let pool = rayon::ThreadPoolBuilder::new()
+        .start_handler(|_| {
+            kernels::denormals::flush_denormals();
+        })
+        .build()
+        .unwrap();
+    pool.install(|| {
+        for _ in 0..steps {
+            for i in 0..n {
+                let t = Instant::now();
+                let (before, after) = outs.split_at_mut(i);
+                let input = if i == 0 { &x } else { &before[i - 1] };
+                layers[i].forward(input, &mut after[0], Mode::Train);
+                times[i].push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            // A stand-in for the loss gradient: small values of the logits' shape.
+            grads[n] = outs[n - 1].clone();
+            grads[n].data_mut().iter_mut().for_each(|v| *v *= 1e-3);
+            for i in (0..n).rev() {
+                let t = Instant::now();
+                let input = if i == 0 { &x } else { &outs[i - 1] };
+                let (lower, upper) = grads.split_at_mut(i + 1);
+                let dx = if i == 0 { None } else { Some(&mut lower[i]) };
+                layers[i].backward(input, &outs[i], &upper[0], dx);
+                times[n + i].push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            let t = Instant::now();
+            adam.begin_step();
+            let mut slot = 0;
+            for layer in &mut layers {
+                layer.visit_params(&mut |p| {
+                    adam.update(slot, p.value, p.grad);
+                    slot += 1;
+                });
+            }
+            times[2 * n].push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    });
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let mut total = 0.0;
+    println!("{:<14} {:>9} {:>9}", "layer", "forward", "backward");
+    for i in 0..n {
+        let (f, b) = (median(&mut times[i].clone()), median(&mut times[n + i].clone()));
+        total += f + b;
+        println!("{:<14} {f:>9.3} {b:>9.3}", layers[i].kind());
+    }
+    let u = median(&mut times[2 * n]);
+    total += u;
+    println!("{:<14} {u:>9.3}", "Adam update");
+    println!("{:<14} {total:>9.3} ms (sum of medians)", "step");
+}
