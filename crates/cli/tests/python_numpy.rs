@@ -6,10 +6,13 @@
 //! reason without them, unless MNIST_REQUIRE_PYTHON is set (CI installs
 //! them and sets it), where it fails instead.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-fn prerequisites() -> Result<PathBuf, String> {
+mod common;
+
+/// Python with numpy and safetensors.
+fn python_packages() -> Result<(), String> {
     let python = Command::new("python3")
         .args(["-c", "import numpy, safetensors"])
         .output()
@@ -20,23 +23,15 @@ fn prerequisites() -> Result<PathBuf, String> {
             String::from_utf8_lossy(&python.stderr).trim()
         ));
     }
-    mnist_io::data_dir_for_tests(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist"))
-        .ok_or_else(|| "data/mnist is missing".to_string())
+    Ok(())
 }
 
 #[test]
 fn numpy_predicts_every_test_image_as_mnist_eval_does() {
-    let data = match prerequisites() {
-        Ok(data) => data,
-        Err(why) => {
-            assert!(
-                std::env::var_os("MNIST_REQUIRE_PYTHON").is_none(),
-                "MNIST_REQUIRE_PYTHON is set but {why}"
-            );
-            eprintln!("skipped: {why}");
-            return;
-        }
+    let Some(()) = common::prerequisite("MNIST_REQUIRE_PYTHON", python_packages()) else {
+        return;
     };
+    let Some(data) = common::real_data() else { return };
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("m.safetensors");
     let ours = dir.path().join("ours.txt");

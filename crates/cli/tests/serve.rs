@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+mod common;
+
 /// Children killed when the test ends, however it ends.
 struct Killed(Child);
 
@@ -179,8 +181,8 @@ fn bad_requests_get_a_4xx_and_the_server_goes_on() {
     assert_eq!(answer["image"].as_array().unwrap().len(), 784);
 }
 
-/// Where the browser test gets what it needs, or why it cannot run.
-fn browser_prerequisites() -> Result<PathBuf, String> {
+/// Chromium and ChromeDriver, or why the browser test cannot run.
+fn browser() -> Result<(), String> {
     for program in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
         if !Path::new(program).exists() {
             return Err(format!(
@@ -188,8 +190,7 @@ fn browser_prerequisites() -> Result<PathBuf, String> {
             ));
         }
     }
-    mnist_io::data_dir_for_tests(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist"))
-        .ok_or_else(|| "data/mnist is missing".to_string())
+    Ok(())
 }
 
 /// A WebDriver session on ChromeDriver.
@@ -279,17 +280,10 @@ fn stroke(corners: &[(f64, f64)]) -> Vec<(f64, f64)> {
 
 #[test]
 fn digits_drawn_in_a_real_browser_are_recognised() {
-    let data = match browser_prerequisites() {
-        Ok(data) => data,
-        Err(why) => {
-            assert!(
-                std::env::var_os("MNIST_REQUIRE_BROWSER").is_none(),
-                "MNIST_REQUIRE_BROWSER is set but {why}"
-            );
-            eprintln!("skipped: {why}");
-            return;
-        }
+    let Some(()) = common::prerequisite("MNIST_REQUIRE_BROWSER", browser()) else {
+        return;
     };
+    let Some(data) = common::real_data() else { return };
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("m.safetensors");
     let out = Command::new(env!("CARGO_BIN_EXE_mnist"))

@@ -4,10 +4,11 @@
 //! package: skips with a reason without it, fails instead when
 //! MNIST_REQUIRE_TENSORBOARD is set (as CI sets it, after installing it).
 
-use std::path::Path;
 use std::process::Command;
 
 use cli::tensorboard::{file_version_event, record, scalar_event};
+
+mod common;
 
 /// Runs a Python snippet; None (with the reason printed) when Python or
 /// its tensorboard package is missing.
@@ -17,14 +18,12 @@ fn python(script: &str, args: &[&str]) -> Option<String> {
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
-    if !have {
-        assert!(
-            std::env::var_os("MNIST_REQUIRE_TENSORBOARD").is_none(),
-            "MNIST_REQUIRE_TENSORBOARD is set but python3 cannot import tensorboard"
-        );
-        eprintln!("skipped: python3 with the tensorboard package is not here (pip install tensorboard)");
-        return None;
-    }
+    let found = if have {
+        Ok(())
+    } else {
+        Err("python3 cannot import tensorboard (pip install tensorboard)".to_string())
+    };
+    common::prerequisite("MNIST_REQUIRE_TENSORBOARD", found)?;
     let out = Command::new("python3")
         .arg("-c")
         .arg(script)
@@ -66,10 +65,7 @@ sys.stdout.write(buf.getvalue().hex())
 
 #[test]
 fn tensorboard_reads_the_scalars_of_a_training_run() {
-    let Some(data) = mnist_io::data_dir_for_tests(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist"))
-    else {
-        return;
-    };
+    let Some(data) = common::real_data() else { return };
     let dir = tempfile::tempdir().unwrap();
     let logdir = dir.path().join("runs/softmax");
     let out = Command::new(env!("CARGO_BIN_EXE_mnist"))
