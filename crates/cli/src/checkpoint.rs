@@ -6,10 +6,12 @@
 //!
 //! Layout: the model's tensors as in a model file (so `eval` and `predict`
 //! read a checkpoint as a model), the optimiser's buffers as 1-D tensors
-//! `run.optimizer.NAME`, and in the metadata `arguments` (JSON list of the
-//! `mnist train` arguments), `progress` (records, step, sampler), `rng`
-//! and `dropout` (generator states by layer name), besides the model
-//! file's `format`, `architecture` and `training`.
+//! `run.optimizer.NAME`, early stopping's best model so far as
+//! `run.early_stopping.best_model`, and in the metadata `arguments` (JSON
+//! list of the `mnist train` arguments), `progress` (records, step,
+//! sampler), `rng` and `dropout` (generator states by layer name) and
+//! `early_stopping` (best record, records waited), besides the model file's
+//! `format`, `architecture` and `training`.
 
 use std::collections::BTreeMap;
 use std::error::Error;
@@ -18,7 +20,7 @@ use std::path::{Path, PathBuf};
 use nn::Classifier;
 use optim::Optimizer;
 use rand_xoshiro::Xoshiro256PlusPlus;
-use train::{Callback, Control, ModelSpec, Progress, Snapshot};
+use train::{Callback, Control, EarlyStopping, ModelSpec, Progress, Record, Snapshot};
 
 #[cfg(doc)]
 use crate::model_file::RUN_STATE_PREFIX;
@@ -29,6 +31,15 @@ type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 /// The optimiser's buffers; begins with [`RUN_STATE_PREFIX`], as every
 /// tensor of a checkpoint that is not the model's must.
 const OPTIMIZER_PREFIX: &str = "run.optimizer.";
+/// Early stopping's best model so far (its tensors one after another).
+const BEST_MODEL: &str = "run.early_stopping.best_model";
+
+/// Early stopping's place, as the metadata's `early_stopping` keeps it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoppingState {
+    best: Option<(usize, f64)>,
+    waited: usize,
+}
 
 /// Where `--checkpoint-every` writes beside the `--save` file:
 /// `model.safetensors` gives `model.ckpt.safetensors`.
@@ -54,9 +65,25 @@ pub struct Checkpointer {
     pub error: Option<String>,
     /// Checkpoints written.
     pub written: usize,
+    /// Early stopping, when the run has it: held here so that its state
+    /// (the best model so far) goes into each checkpoint.
+    pub stopping: Option<EarlyStopping>,
 }
 
 impl Callback for Checkpointer {
+    fn record(&mut self, record: &Record, net: &mut Classifier) -> Control {
+        match &mut self.stopping {
+            Some(stopping) => stopping.record(record, net),
+            None => Control::Continue,
+        }
+    }
+
+    fn fit_end(&mut self, net: &mut Classifier) {
+        if let Some(stopping) = &mut self.stopping {
+            stopping.fit_end(net);
+        }
+    }
+
     fn checkpoint(&mut self, s: &mut Snapshot<'_>) -> Control {
         if !s.progress.history.records.len().is_multiple_of(self.every.max(1)) {
             return Control::Continue;
@@ -76,12 +103,19 @@ impl Callback for Checkpointer {
 
 impl Checkpointer {
     fn write(&self, s: &mut Snapshot<'_>) -> Result<()> {
-        let extra = s
+        let mut extra: Vec<(String, Vec<f32>)> = s
             .optimizer
             .save_state()
             .into_iter()
             .map(|(name, values)| (format!("{OPTIMIZER_PREFIX}{name}"), values))
             .collect();
+        let stopping = self.stopping.as_ref().map(|stopping| {
+            let (best, waited, snapshot) = stopping.state();
+            if !snapshot.is_empty() {
+                extra.push((BEST_MODEL.to_string(), snapshot.to_vec()));
+            }
+            StoppingState { best, waited }
+        });
         let mut dropout = BTreeMap::new();
         s.net.model.visit_rngs(&mut |name, rng| {
             dropout.insert(name.to_string(), rng.clone());
@@ -91,6 +125,7 @@ impl Checkpointer {
             ("progress".to_string(), serde_json::to_string(s.progress)?),
             ("rng".to_string(), serde_json::to_string(s.rng)?),
             ("dropout".to_string(), serde_json::to_string(&dropout)?),
+            ("early_stopping".to_string(), serde_json::to_string(&stopping)?),
         ];
         model_file::save_with(
             &self.path,
@@ -113,6 +148,7 @@ pub struct Checkpoint {
     progress: Progress,
     rng: Xoshiro256PlusPlus,
     dropout: BTreeMap<String, Xoshiro256PlusPlus>,
+    stopping: Option<StoppingState>,
 }
 
 impl Checkpoint {
@@ -137,6 +173,7 @@ impl Checkpoint {
             progress: entry(meta, "progress").map_err(|e| at(&e))?,
             rng: entry(meta, "rng").map_err(|e| at(&e))?,
             dropout: entry(meta, "dropout").map_err(|e| at(&e))?,
+            stopping: entry(meta, "early_stopping").map_err(|e| at(&e))?,
             loaded,
         })
     }
@@ -148,12 +185,14 @@ impl Checkpoint {
 
     /// Puts the checkpoint into a run built from its arguments: the model's
     /// tensors and dropout generators into `net`, the buffers into
-    /// `optimizer`, the generator into `rng`; returns where the run stood.
+    /// `optimizer`, the generator into `rng`, early stopping's place into
+    /// `stopping`; returns where the run stood.
     pub fn restore(
         self,
         net: &mut Classifier,
         optimizer: &mut dyn Optimizer,
         rng: &mut Xoshiro256PlusPlus,
+        stopping: Option<&mut EarlyStopping>,
     ) -> Result<Progress> {
         let at = |e: &dyn std::fmt::Display| format!("{}: {e}", self.path.display());
         let mut saved = self.loaded.model;
@@ -177,12 +216,20 @@ impl Checkpoint {
         if !missing.is_empty() {
             return Err(at(&format!("no generator state for {}", missing.join(", "))).into());
         }
-        let state: optim::NamedState = self
-            .loaded
-            .extra
-            .into_iter()
-            .filter_map(|(name, values)| Some((name.strip_prefix(OPTIMIZER_PREFIX)?.to_string(), values)))
-            .collect();
+        let mut best_model = Vec::new();
+        let mut state = optim::NamedState::new();
+        for (name, values) in self.loaded.extra {
+            if name == BEST_MODEL {
+                best_model = values;
+            } else if let Some(entry) = name.strip_prefix(OPTIMIZER_PREFIX) {
+                state.push((entry.to_string(), values));
+            }
+        }
+        match (stopping, self.stopping) {
+            (Some(stopping), Some(StoppingState { best, waited })) => stopping.restore(best, waited, best_model),
+            (None, None) => {}
+            _ => return Err(at(&"early stopping in the checkpoint and in its arguments disagree").into()),
+        }
         optimizer
             .load_state(&state)
             .map_err(|e| at(&format!("optimiser state: {e}")))?;

@@ -176,12 +176,6 @@ fn train(
     if args.resume.is_some() {
         return Err("a checkpoint's arguments cannot name another checkpoint to resume".into());
     }
-    if args.checkpoint_every.is_some() && args.early_stopping.is_some() {
-        return Err(
-            "--checkpoint-every does not go with --early-stopping yet (its best model is not kept in checkpoints)"
-                .into(),
-        );
-    }
     args.net.validate()?;
     args.optimizer.validate()?;
     if !(args.weight_decay.is_finite() && args.weight_decay >= 0.0) {
@@ -207,11 +201,12 @@ fn train(
     let mut net = args.net.classifier(&mut rng)?;
     net.weight_decay = args.weight_decay;
     let mut optimizer = args.optimizer.build()?;
+    let mut stopping = args.early_stopping.map(EarlyStopping::new);
     let resumed = match checkpoint {
         Some((path, checkpoint)) => {
             let (records, step) = checkpoint.position();
             eprintln!("Resuming from {} after record {records} (step {step})", path.display());
-            Some(checkpoint.restore(&mut net, optimizer.as_mut(), &mut rng)?)
+            Some(checkpoint.restore(&mut net, optimizer.as_mut(), &mut rng, stopping.as_mut())?)
         }
         None => None,
     };
@@ -274,7 +269,6 @@ fn train(
         sum: 0.0,
         accuracy_sum: 0.0,
     };
-    let mut stopping = args.early_stopping.map(EarlyStopping::new);
     let mut log = match &args.logdir {
         Some(dir) => Some(TensorBoardLog::create(dir, progress.step as i64)?),
         None => None,
@@ -293,6 +287,8 @@ fn train(
             settings: settings.clone(),
             error: None,
             written: 0,
+            // Early stopping's state goes into the checkpoints.
+            stopping: stopping.take(),
         }),
         _ => None,
     };
@@ -328,7 +324,10 @@ fn train(
     if let Some(log) = log {
         log.finish()?;
     }
-    if let Some((epoch, loss)) = stopping.as_ref().and_then(|s| s.best()) {
+    let stopping = stopping
+        .as_ref()
+        .or(checkpointer.as_ref().and_then(|c| c.stopping.as_ref()));
+    if let Some((epoch, loss)) = stopping.and_then(|s| s.best()) {
         eprintln!("kept the model of record {epoch} (validation loss {loss:.4})");
     }
 

@@ -393,6 +393,76 @@ fn a_resumed_run_equals_the_uninterrupted_one_bit_for_bit() {
     assert_eq!(records(&path("killed.json")), records(&path("whole.json")));
 }
 
+/// With early stopping, a checkpoint keeps its place (the best record, the
+/// records waited, the best model so far): the resumed run stops where the
+/// whole run stops and keeps the same best model. Here plain descent at a
+/// high rate has its best validation loss at record 1 and stops at record
+/// 3; the checkpoint after record 2 must carry record 1's model.
+#[test]
+fn a_resumed_run_with_early_stopping_stops_and_keeps_the_same_model() {
+    let dir = tempfile::tempdir().unwrap();
+    fake_mnist(dir.path());
+    let d = dir.path().to_str().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    let run = |save: &Path, history: &Path, extra: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_mnist"));
+        c.args([
+            "train",
+            "--data-dir",
+            d,
+            "--no-verify",
+            "--hidden",
+            "64",
+            "--dropout",
+            "0.3",
+        ])
+        .args([
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "0.5",
+            "--steps",
+            "400",
+            "--report-every",
+            "20",
+        ])
+        .args([
+            "--batch-size",
+            "50",
+            "--early-stopping",
+            "2",
+            "--seed",
+            "4",
+            "--quiet",
+            "--save",
+        ])
+        .arg(save)
+        .arg("--history")
+        .arg(history)
+        .args(extra);
+        succeeds(&mut c);
+    };
+    let whole = path("whole.safetensors");
+    run(&whole, &path("whole.json"), &[]);
+    let whole_records = records(&path("whole.json"));
+    assert_eq!(
+        whole_records.len(),
+        3,
+        "the run stops after record 3: {whole_records:?}"
+    );
+
+    let cut = path("cut.safetensors");
+    let ckpt = path("cut.ckpt.safetensors");
+    run(&cut, &path("cut.json"), &["--checkpoint-every", "2"]);
+    assert_eq!(records_in_checkpoint(&ckpt), 2);
+    assert!(tensors(&cut) == tensors(&whole), "checkpoints change nothing");
+    std::fs::remove_file(&cut).unwrap();
+    std::fs::remove_file(path("cut.json")).unwrap();
+    succeeds(resume(&ckpt).args(["--data-dir", d]));
+    assert!(tensors(&cut) == tensors(&whole), "the resumed run keeps another model");
+    assert_eq!(records(&path("cut.json")), whole_records);
+}
+
 /// What --resume refuses, each a clear error.
 #[test]
 fn resume_errors_are_clear() {

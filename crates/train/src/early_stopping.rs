@@ -39,6 +39,20 @@ impl EarlyStopping {
     pub fn best(&self) -> Option<(usize, f64)> {
         self.best
     }
+
+    /// What a resumed run needs to stop where this one would: the best
+    /// record, the records waited since, and the best model's tensors (in
+    /// `visit_named` order, empty without `restore_best`).
+    pub fn state(&self) -> (Option<(usize, f64)>, usize, &[f32]) {
+        (self.best, self.waited, &self.snapshot)
+    }
+
+    /// Puts back a [`EarlyStopping::state`].
+    pub fn restore(&mut self, best: Option<(usize, f64)>, waited: usize, snapshot: Vec<f32>) {
+        self.best = best;
+        self.waited = waited;
+        self.snapshot = snapshot;
+    }
 }
 
 impl Callback for EarlyStopping {
