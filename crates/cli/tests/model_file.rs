@@ -241,34 +241,24 @@ fn kill_9_during_a_save_leaves_a_whole_model() {
 /// piece of a run's state matters. 14 records of 25 steps (the last of 5);
 /// an epoch of the 1,000 training images here is 20 steps.
 fn resumable_run(d: &str, save: &Path, history: &Path, extra: &[&str]) -> Command {
+    const SETTINGS: &str = "--hidden 256,256 --init he --dropout 0.3 --batch-norm --optimizer adam --lr 0.001 --augment rotate=10 --steps 330 --report-every 25 --batch-size 50";
+    train_run(d, SETTINGS, save, history, extra)
+}
+
+/// `mnist train` on the fake data in `d` with `settings` (flags separated
+/// by spaces) and `extra`,
+/// seed 4, saving to `save` and the history to `history`.
+fn train_run(d: &str, settings: &str, save: &Path, history: &Path, extra: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_mnist"));
-    c.args([
-        "train",
-        "--data-dir",
-        d,
-        "--no-verify",
-        "--hidden",
-        "256,256",
-        "--init",
-        "he",
-    ])
-    .args([
-        "--dropout",
-        "0.3",
-        "--batch-norm",
-        "--optimizer",
-        "adam",
-        "--lr",
-        "0.001",
-    ])
-    .args(["--augment", "rotate=10", "--steps", "330", "--report-every", "25"])
-    .args(["--batch-size", "50", "--seed", "4", "--quiet", "--save"])
-    .arg(save)
-    .arg("--history")
-    .arg(history)
-    .args(extra)
-    .stdout(std::process::Stdio::null())
-    .stderr(std::process::Stdio::piped());
+    c.args(["train", "--data-dir", d, "--no-verify", "--seed", "4", "--quiet"])
+        .args(settings.split_whitespace())
+        .arg("--save")
+        .arg(save)
+        .arg("--history")
+        .arg(history)
+        .args(extra)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
     c
 }
 
@@ -404,44 +394,8 @@ fn a_resumed_run_with_early_stopping_stops_and_keeps_the_same_model() {
     fake_mnist(dir.path());
     let d = dir.path().to_str().unwrap();
     let path = |name: &str| dir.path().join(name);
-    let run = |save: &Path, history: &Path, extra: &[&str]| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_mnist"));
-        c.args([
-            "train",
-            "--data-dir",
-            d,
-            "--no-verify",
-            "--hidden",
-            "64",
-            "--dropout",
-            "0.3",
-        ])
-        .args([
-            "--optimizer",
-            "sgd",
-            "--lr",
-            "0.5",
-            "--steps",
-            "400",
-            "--report-every",
-            "20",
-        ])
-        .args([
-            "--batch-size",
-            "50",
-            "--early-stopping",
-            "2",
-            "--seed",
-            "4",
-            "--quiet",
-            "--save",
-        ])
-        .arg(save)
-        .arg("--history")
-        .arg(history)
-        .args(extra);
-        succeeds(&mut c);
-    };
+    const SETTINGS: &str = "--hidden 64 --dropout 0.3 --optimizer sgd --lr 0.5 --steps 400 --report-every 20 --batch-size 50 --early-stopping 2";
+    let run = |save: &Path, history: &Path, extra: &[&str]| succeeds(&mut train_run(d, SETTINGS, save, history, extra));
     let whole = path("whole.safetensors");
     run(&whole, &path("whole.json"), &[]);
     let whole_records = records(&path("whole.json"));
