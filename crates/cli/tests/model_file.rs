@@ -415,6 +415,17 @@ fn a_resumed_run_with_early_stopping_stops_and_keeps_the_same_model() {
     succeeds(resume(&ckpt).args(["--data-dir", d]));
     assert!(tensors(&cut) == tensors(&whole), "the resumed run keeps another model");
     assert_eq!(records(&path("cut.json")), whole_records);
+
+    // The checkpoint of the record where the run stopped resumes as stopped:
+    // no further training, the best model kept.
+    let stopped = path("stopped.safetensors");
+    let stopped_ckpt = path("stopped.ckpt.safetensors");
+    run(&stopped, &path("stopped.json"), &["--checkpoint-every", "1"]);
+    assert_eq!(records_in_checkpoint(&stopped_ckpt), 3);
+    std::fs::remove_file(&stopped).unwrap();
+    succeeds(resume(&stopped_ckpt).args(["--data-dir", d]));
+    assert_eq!(records(&path("stopped.json")), whole_records, "the stopped run went on");
+    assert!(tensors(&stopped) == tensors(&whole));
 }
 
 /// What --resume refuses, each a clear error.

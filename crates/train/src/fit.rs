@@ -248,8 +248,14 @@ pub fn fit_from(
         Schedule::Cosine { total: 0, min } => Schedule::Cosine { total: stretches, min },
         other => other,
     };
-    progress.history.stopped_early = false;
-    for epoch in progress.history.records.len() + 1..=stretches {
+    // A run stopped early (by a callback) stays stopped when resumed from
+    // the checkpoint taken at its last record.
+    let first = if progress.history.stopped_early {
+        stretches + 1
+    } else {
+        progress.history.records.len() + 1
+    };
+    for epoch in first..=stretches {
         let learning_rate = schedule.rate(config.learning_rate, epoch - 1);
         optimizer.set_learning_rate(learning_rate);
         let (label, batches) = match config.length {
@@ -321,6 +327,8 @@ pub fn fit_from(
             stop |= c.record(&record, net) == Control::Stop;
         }
         progress.history.records.push(record);
+        // Decided before the checkpoints, so that they know the run ends here.
+        progress.history.stopped_early = stop && epoch < stretches;
         for c in callbacks.iter_mut() {
             let mut snapshot = Snapshot {
                 net,
@@ -331,6 +339,7 @@ pub fn fit_from(
             stop |= c.checkpoint(&mut snapshot) == Control::Stop;
         }
         if stop {
+            // A checkpoint that could not be written stops the run too.
             progress.history.stopped_early = epoch < stretches;
             break;
         }
