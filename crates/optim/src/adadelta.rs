@@ -35,9 +35,7 @@ impl AdaDelta {
 
 impl Optimizer for AdaDelta {
     fn save_state(&self) -> crate::NamedState {
-        let mut out = Vec::new();
-        self.averages.save("adadelta", &mut out);
-        out
+        self.averages.save("adadelta")
     }
 
     fn load_state(&mut self, state: &crate::NamedState) -> Result<(), String> {

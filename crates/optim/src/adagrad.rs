@@ -29,9 +29,7 @@ impl AdaGrad {
 
 impl Optimizer for AdaGrad {
     fn save_state(&self) -> crate::NamedState {
-        let mut out = Vec::new();
-        self.sums.save("adagrad", &mut out);
-        out
+        self.sums.save("adagrad")
     }
 
     fn load_state(&mut self, state: &crate::NamedState) -> Result<(), String> {

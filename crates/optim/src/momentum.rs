@@ -44,9 +44,7 @@ impl Momentum {
 
 impl Optimizer for Momentum {
     fn save_state(&self) -> crate::NamedState {
-        let mut out = Vec::new();
-        self.accumulators.save("momentum", &mut out);
-        out
+        self.accumulators.save("momentum")
     }
 
     fn load_state(&mut self, state: &crate::NamedState) -> Result<(), String> {

@@ -34,9 +34,7 @@ impl RmsProp {
 
 impl Optimizer for RmsProp {
     fn save_state(&self) -> crate::NamedState {
-        let mut out = Vec::new();
-        self.squares.save("rmsprop", &mut out);
-        out
+        self.squares.save("rmsprop")
     }
 
     fn load_state(&mut self, state: &crate::NamedState) -> Result<(), String> {

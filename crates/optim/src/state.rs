@@ -8,13 +8,15 @@ pub struct SlotState<const N: usize> {
 }
 
 impl<const N: usize> SlotState<N> {
-    /// Appends every buffer to `out` as `name.slot.i`.
-    pub fn save(&self, name: &str, out: &mut crate::NamedState) {
+    /// Every buffer as `name.slot.i`.
+    pub fn save(&self, name: &str) -> crate::NamedState {
+        let mut out = Vec::new();
         for (slot, buffers) in self.slots.iter().enumerate() {
             for (i, buffer) in buffers.iter().enumerate() {
                 out.push((format!("{name}.{slot}.{i}"), buffer.clone()));
             }
         }
+        out
     }
 
     /// Replaces the buffers with those of `state` named `name.slot.i`;
