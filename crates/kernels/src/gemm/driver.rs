@@ -15,10 +15,12 @@
 //! transposed) and only the last, partial panel is copied, padded with zero
 //! rows. Measured on Zen 4, packing A cost up to 10% at 512 x 512 x 512 and
 //! 1024 x 1024 x 1024 and bought nothing: the `MR x KC` panel stays in L1
-//! whatever its strides. B is read in place when it is row-major and M is small
-//! (each B panel then meets few A panels and packing would cost as much as
-//! it saves), and packed otherwise; a partial panel at the right edge is
-//! always packed, padded with zeros.
+//! whatever its strides; what it did need is the next panel prefetched (see
+//! `prefetch_next_panel`). B is read in place when it is row-major, M is
+//! small (each B panel then meets few A panels and packing would cost as much
+//! as it saves) and its rows are less than a page apart, and packed
+//! otherwise; a partial panel at the right edge is always packed, padded
+//! with zeros.
 //!
 //! Every element of C is summed in the same order (KC blocks in turn, each
 //! by one micro-kernel call on the same tile) whichever task and thread
@@ -31,7 +33,7 @@ use rayon::prelude::*;
 
 use super::kernel::MicroKernel;
 use super::pack::{Operand, pack_a};
-use super::params::{KC, NC, PACK_B_MIN_ROWS, PARALLEL_THRESHOLD, TASK_COL_PANELS, TASK_ROW_PANELS};
+use super::params::{KC, NC, PACK_B_MIN_ROWS, PACK_B_MIN_STRIDE, PARALLEL_THRESHOLD, TASK_COL_PANELS, TASK_ROW_PANELS};
 
 /// 64-byte aligned storage, so that packed panels start on cache lines.
 #[derive(Clone, Copy)]
@@ -97,10 +99,10 @@ pub fn gemm<K: MicroKernel>(
     let parallel = m.saturating_mul(n).saturating_mul(k) >= PARALLEL_THRESHOLD && rayon::current_num_threads() > 1;
     // Two plans. Few rows (a training batch): tasks are small blocks of C,
     // so both threads have work, and B is read where it lies when it is
-    // row-major. Many rows: tasks are row panels across the whole block of
+    // row-major with rows less than a page apart. Many rows: tasks are row panels across the whole block of
     // B, which is packed once and shared.
     let many_rows = m >= PACK_B_MIN_ROWS;
-    let b_direct = b.col_stride == 1 && !many_rows;
+    let b_direct = b.col_stride == 1 && !many_rows && b.row_stride < PACK_B_MIN_STRIDE;
     let task_rows = K::MR * TASK_ROW_PANELS;
     let task_cols = if many_rows { NC } else { K::NR * TASK_COL_PANELS };
     let c_ptr = TilePtr(c.as_mut_ptr());
@@ -158,6 +160,7 @@ pub fn gemm<K: MicroKernel>(
                                 )
                             };
                             debug_assert!(a_panel.len() > (K::MR - 1) * rs_a + (kc - 1) * cs_a);
+                            prefetch_next_panel::<K>(&a, ir + K::MR, pc, kc);
                             for jr in (col0..col0 + cols).step_by(K::NR) {
                                 let nr = K::NR.min(nc - jr);
                                 let (b_panel, rs_b) = b_panel(jr / K::NR);
@@ -193,6 +196,29 @@ pub fn gemm<K: MicroKernel>(
             }
         }
     })
+}
+
+/// Asks for the next row panel of a row-major A (rows `row0..row0 + MR`,
+/// columns `col0..col0 + kc`) to be brought into L2 while the current one
+/// is multiplied. Each of its rows is a separate short stream, `lda` apart,
+/// that the hardware prefetchers are slow to pick up, so without this the
+/// first tile of every panel waits on memory.
+#[inline(always)]
+fn prefetch_next_panel<K: MicroKernel>(a: &Operand, row0: usize, col0: usize, kc: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if a.col_stride == 1 && a.row_stride >= 64 {
+        use std::arch::x86_64::{_MM_HINT_T1, _mm_prefetch};
+        let base = a.data.as_ptr();
+        for i in row0..row0 + K::MR {
+            let row = base.wrapping_add(i * a.row_stride + col0);
+            for p in (0..kc).step_by(16) {
+                // A prefetch never faults, so addresses past A (after its last
+                // panel) are harmless; wrapping_add keeps the pointer sound.
+                // SAFETY: _mm_prefetch only hints the cache (SSE, baseline x86-64).
+                unsafe { _mm_prefetch::<_MM_HINT_T1>(row.wrapping_add(p).cast()) };
+            }
+        }
+    }
 }
 
 /// One `mr x nr` tile of C at `offset`: straight into C when it is a full
