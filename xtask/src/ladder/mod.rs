@@ -4,6 +4,7 @@
 
 mod config;
 mod plots;
+mod reference;
 mod report;
 mod runner;
 
@@ -206,7 +207,9 @@ pub fn run(args: &LadderArgs) -> Result<(), Error> {
         &out.join("ladder.json"),
         serde_json::to_string_pretty(&json)?.as_bytes(),
     )?;
-    plots::write_all(&out.join("plots"), &results, &ladder.trajectories).map_err(|e| e.to_string())?;
+    let reference = reference::Reference::load_beside(&args.config)?;
+    plots::write_all(&out.join("plots"), &results, &ladder.trajectories, reference.as_ref())
+        .map_err(|e| e.to_string())?;
     eprintln!(
         "ran {} rungs in {:.1} min; wrote {}",
         chosen.len(),

@@ -10,6 +10,7 @@ use plotters::prelude::*;
 use train::OptimizerKind;
 
 use super::config::{DataKind, Trajectory};
+use super::reference::Reference;
 use super::report::RungResult;
 
 /// The files written, and what each shows.
@@ -23,7 +24,10 @@ pub const FILES: [(&str, &str); 5] = [
         "train (solid) and test (dashed) accuracy of the D rungs",
     ),
     ("trajectories.svg", "the optimisers' paths on z = x²/20 + y²"),
-    ("cnn.svg", "the CNN's test accuracy every 500 steps, each seed"),
+    (
+        "cnn.svg",
+        "the CNN's test accuracy every 500 steps, each seed, and TensorFlow's mean",
+    ),
     ("xor.svg", "XOR: fraction of seeds that reach accuracy 1.0"),
 ];
 
@@ -43,7 +47,13 @@ const COLOURS: [RGBColor; 10] = [
 ];
 
 /// Writes every chart it has data for into `dir`.
-pub fn write_all(dir: &Path, results: &[RungResult], trajectories: &[Trajectory]) -> Result<()> {
+/// `reference`: rung F run in another framework, drawn on the CNN chart.
+pub fn write_all(
+    dir: &Path,
+    results: &[RungResult],
+    trajectories: &[Trajectory],
+    reference: Option<&Reference>,
+) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let section = |s: &str| -> Vec<&RungResult> {
         results
@@ -63,7 +73,7 @@ pub fn write_all(dir: &Path, results: &[RungResult], trajectories: &[Trajectory]
         trajectory_chart(&dir.join(FILES[2].0), trajectories)?;
     }
     if let Some(f) = results.iter().find(|r| r.rung.id == "F" && !r.runs.is_empty()) {
-        cnn_chart(&dir.join(FILES[3].0), f)?;
+        cnn_chart(&dir.join(FILES[3].0), f, reference)?;
     }
     let xor: Vec<&RungResult> = results
         .iter()
@@ -248,7 +258,7 @@ fn trajectory_chart(path: &Path, trajectories: &[Trajectory]) -> Result<()> {
     Ok(())
 }
 
-fn cnn_chart(path: &Path, f: &RungResult) -> Result<()> {
+fn cnn_chart(path: &Path, f: &RungResult, reference: Option<&Reference>) -> Result<()> {
     let root = SVGBackend::new(path, (900, 500)).into_drawing_area();
     root.fill(&WHITE)?;
     let series: Vec<(u64, Vec<(f64, f64)>)> = f
@@ -297,6 +307,28 @@ fn cnn_chart(path: &Path, f: &RungResult) -> Result<()> {
             .draw_series(LineSeries::new(s.iter().copied(), colour.stroke_width(2)))?
             .label(format!("seed {seed}"))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+    }
+    if series.len() > 1 {
+        let points = series.iter().map(|s| s.1.len()).min().unwrap_or(0);
+        let mean = (0..points).map(|i| {
+            let sum: f64 = series.iter().map(|s| s.1[i].1).sum();
+            (series[0].1[i].0, sum / series.len() as f64)
+        });
+        chart
+            .draw_series(LineSeries::new(mean, BLACK.stroke_width(2)))?
+            .label(format!("ours, mean of {} seeds", series.len()))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(2)));
+    }
+    if let Some(reference) = reference.filter(|r| !r.runs.is_empty()) {
+        let grey = RGBColor(90, 90, 90);
+        chart
+            .draw_series(DashedLineSeries::new(reference.mean(), 8, 4, grey.stroke_width(3)))?
+            .label(format!(
+                "{}, mean of {} seeds",
+                reference.framework,
+                reference.runs.len()
+            ))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], grey.stroke_width(3)));
     }
     chart
         .configure_series_labels()
