@@ -39,6 +39,9 @@ impl MicroKernel for Avx512 {
     }
 
     fn pack_b(b: &Operand, row0: usize, depth: usize, col0: usize, cols: usize, dst: &mut [f32]) {
+        if b.col_stride == 1 && cols == NR {
+            return pack_rows(b, row0, depth, col0, dst);
+        }
         // A transposed B (its logical columns contiguous) and a full panel:
         // transpose 16 x 16 blocks in registers instead of element by element.
         if b.row_stride != 1 || cols != NR {
@@ -67,6 +70,45 @@ impl MicroKernel for Avx512 {
             for c in 0..NR {
                 dst[p * NR + c] = b.data[(col0 + c) * ld + row0 + p];
             }
+        }
+    }
+}
+
+/// Packs a full panel of a row-major B: `depth` rows of NR floats, `ld`
+/// apart, one after another. Two registers a row instead of a `memcpy` call
+/// a row, and the row `PACK_AHEAD` rows on asked for early: B's rows are
+/// often a page or more apart (that is when few-row products pack B), where
+/// the hardware prefetchers stop.
+fn pack_rows(b: &Operand, row0: usize, depth: usize, col0: usize, dst: &mut [f32]) {
+    let ld = b.row_stride;
+    // Every read is inside B (rows row0..row0 + depth, columns col0..col0 +
+    // NR, as the caller's sizes were checked) and every write inside dst:
+    // checked once here for the unchecked loads below.
+    assert!(b.data.len() >= (row0 + depth - 1) * ld + col0 + NR && dst.len() >= depth * NR);
+    // SAFETY: AVX-512F: this kernel is only used where the CPU has it; the
+    // bounds were asserted above; prefetches never fault.
+    unsafe { pack_rows_avx512(b.data.as_ptr().add(row0 * ld + col0), ld, depth, dst.as_mut_ptr()) }
+}
+
+/// How many rows ahead [`pack_rows`] prefetches.
+const PACK_AHEAD: usize = 8;
+
+/// # Safety
+/// AVX-512F; `depth` rows of NR floats, `ld` apart, are readable at `src`
+/// and `depth * NR` floats writable at `dst`.
+#[target_feature(enable = "avx512f")]
+unsafe fn pack_rows_avx512(src: *const f32, ld: usize, depth: usize, dst: *mut f32) {
+    // SAFETY: as the function's contract; the prefetched addresses may lie
+    // past B, which a prefetch tolerates (wrapping_add keeps the pointer
+    // arithmetic defined).
+    unsafe {
+        for p in 0..depth {
+            let ahead = src.wrapping_add((p + PACK_AHEAD) * ld);
+            _mm_prefetch::<_MM_HINT_T0>(ahead.cast());
+            _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(16).cast());
+            let row = src.add(p * ld);
+            _mm512_storeu_ps(dst.add(p * NR), _mm512_loadu_ps(row));
+            _mm512_storeu_ps(dst.add(p * NR + 16), _mm512_loadu_ps(row.add(16)));
         }
     }
 }
