@@ -309,11 +309,8 @@ fn cnn_chart(path: &Path, f: &RungResult, reference: Option<&Reference>) -> Resu
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
     }
     if series.len() > 1 {
-        let points = series.iter().map(|s| s.1.len()).min().unwrap_or(0);
-        let mean = (0..points).map(|i| {
-            let sum: f64 = series.iter().map(|s| s.1[i].1).sum();
-            (series[0].1[i].0, sum / series.len() as f64)
-        });
+        let ours: Vec<Vec<(f64, f64)>> = series.iter().map(|s| s.1.clone()).collect();
+        let mean = mean_by_step(&ours);
         chart
             .draw_series(LineSeries::new(mean, BLACK.stroke_width(2)))?
             .label(format!("ours, mean of {} seeds", series.len()))
@@ -322,7 +319,12 @@ fn cnn_chart(path: &Path, f: &RungResult, reference: Option<&Reference>) -> Resu
     if let Some(reference) = reference.filter(|r| !r.runs.is_empty()) {
         let grey = RGBColor(90, 90, 90);
         chart
-            .draw_series(DashedLineSeries::new(reference.mean(), 8, 4, grey.stroke_width(3)))?
+            .draw_series(DashedLineSeries::new(
+                mean_by_step(&reference.series()),
+                8,
+                4,
+                grey.stroke_width(3),
+            ))?
             .label(format!(
                 "{}, mean of {} seeds",
                 reference.framework,
@@ -338,6 +340,24 @@ fn cnn_chart(path: &Path, f: &RungResult, reference: Option<&Reference>) -> Resu
         .draw()?;
     root.present()?;
     Ok(())
+}
+
+/// Mean over `series` of the y values at each x (step) that every one of
+/// them has.
+fn mean_by_step(series: &[Vec<(f64, f64)>]) -> Vec<(f64, f64)> {
+    let Some(first) = series.first() else {
+        return Vec::new();
+    };
+    first
+        .iter()
+        .filter_map(|&(x, _)| {
+            let ys: Vec<f64> = series
+                .iter()
+                .filter_map(|s| s.iter().find(|p| p.0 == x).map(|p| p.1))
+                .collect();
+            (ys.len() == series.len()).then(|| (x, ys.iter().sum::<f64>() / ys.len() as f64))
+        })
+        .collect()
 }
 
 fn xor_chart(path: &Path, rungs: &[&RungResult]) -> Result<()> {
@@ -383,4 +403,17 @@ fn xor_chart(path: &Path, rungs: &[&RungResult]) -> Result<()> {
     }
     root.present()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mean_keeps_only_steps_every_series_reports() {
+        let mean = mean_by_step(&[vec![(500.0, 0.9), (1000.0, 0.96)], vec![(500.0, 0.8)]]);
+        assert_eq!(mean.len(), 1);
+        assert_eq!(mean[0].0, 500.0);
+        assert!((mean[0].1 - 0.85).abs() < 1e-12);
+    }
 }

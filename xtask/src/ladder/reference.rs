@@ -52,23 +52,11 @@ impl Reference {
             .map_err(|e| format!("{}: {e}", path.display()))
     }
 
-    /// Mean test accuracy over the runs at each step they all report.
-    pub fn mean(&self) -> Vec<(f64, f64)> {
-        let Some(first) = self.runs.first() else {
-            return Vec::new();
-        };
-        first
-            .records
+    /// Each run's test accuracy by step, as the charts draw series.
+    pub fn series(&self) -> Vec<Vec<(f64, f64)>> {
+        self.runs
             .iter()
-            .filter_map(|r| {
-                let values: Vec<f64> = self
-                    .runs
-                    .iter()
-                    .filter_map(|run| run.records.iter().find(|x| x.step == r.step).map(|x| x.test))
-                    .collect();
-                (values.len() == self.runs.len())
-                    .then(|| (r.step as f64, values.iter().sum::<f64>() / values.len() as f64))
-            })
+            .map(|run| run.records.iter().map(|r| (r.step as f64, r.test)).collect())
             .collect()
     }
 }
@@ -78,16 +66,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_mean_keeps_only_steps_every_run_reports() {
+    fn a_reference_file_reads_as_one_series_a_run() {
         let r: Reference = serde_json::from_str(
             r#"{"framework": "x", "runs": [
                 {"seed": 1, "records": [{"step": 500, "test": 0.9}, {"step": 1000, "test": 0.96}]},
                 {"seed": 2, "records": [{"step": 500, "test": 0.8}]}]}"#,
         )
         .unwrap();
-        let mean = r.mean();
-        assert_eq!(mean.len(), 1);
-        assert_eq!(mean[0].0, 500.0);
-        assert!((mean[0].1 - 0.85).abs() < 1e-12);
+        assert_eq!(r.series(), vec![vec![(500.0, 0.9), (1000.0, 0.96)], vec![(500.0, 0.8)]]);
     }
 }

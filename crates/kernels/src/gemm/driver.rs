@@ -99,8 +99,8 @@ pub fn gemm<K: MicroKernel>(
     let parallel = m.saturating_mul(n).saturating_mul(k) >= PARALLEL_THRESHOLD && rayon::current_num_threads() > 1;
     // Two plans. Few rows (a training batch): tasks are small blocks of C,
     // so both threads have work, and B is read where it lies when it is
-    // row-major with rows less than a page apart. Many rows: tasks are row panels across the whole block of
-    // B, which is packed once and shared.
+    // row-major with rows less than a page apart. Many rows: tasks are row
+    // panels across the whole block of B, which is packed once and shared.
     let many_rows = m >= PACK_B_MIN_ROWS;
     let b_direct = b.col_stride == 1 && !many_rows && b.row_stride < PACK_B_MIN_STRIDE;
     let task_rows = K::MR * TASK_ROW_PANELS;
