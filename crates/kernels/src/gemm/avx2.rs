@@ -64,11 +64,14 @@ unsafe fn tile_6x16(
             a = a.add(cs_a);
             b = b.add(rs_b);
         }
+        // Multiplying by 1 is exact and would cost FMA-unit cycles (as in
+        // the AVX-512 kernel).
+        let scale = alpha != 1.0;
         let alpha = _mm256_set1_ps(alpha);
         for (i, row) in acc.iter().enumerate() {
             let c_row = c.add(i * ldc);
             for (h, &v) in row.iter().enumerate() {
-                let mut v = _mm256_mul_ps(v, alpha);
+                let mut v = if scale { _mm256_mul_ps(v, alpha) } else { v };
                 if beta != 0.0 {
                     v = _mm256_fmadd_ps(_mm256_loadu_ps(c_row.add(8 * h)), _mm256_set1_ps(beta), v);
                 }

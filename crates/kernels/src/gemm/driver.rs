@@ -33,7 +33,9 @@ use rayon::prelude::*;
 
 use super::kernel::MicroKernel;
 use super::pack::{Operand, pack_a};
-use super::params::{KC, NC, PACK_B_MIN_ROWS, PACK_B_MIN_STRIDE, PARALLEL_THRESHOLD, TASK_COL_PANELS, TASK_ROW_PANELS};
+use super::params::{
+    KC, MAX_ROW_TASKS, NC, PACK_B_MIN_ROWS, PACK_B_MIN_STRIDE, PARALLEL_THRESHOLD, TASK_COL_PANELS, TASK_ROW_PANELS,
+};
 
 /// 64-byte aligned storage, so that packed panels start on cache lines.
 #[derive(Clone, Copy)]
@@ -103,7 +105,15 @@ pub fn gemm<K: MicroKernel>(
     // panels across the whole block of B, which is packed once and shared.
     let many_rows = m >= PACK_B_MIN_ROWS;
     let b_direct = b.col_stride == 1 && !many_rows && b.row_stride < PACK_B_MIN_STRIDE;
-    let task_rows = K::MR * TASK_ROW_PANELS;
+    // Many rows: tasks of at least TASK_ROW_PANELS row panels, more when
+    // that would make more than MAX_ROW_TASKS of them, so that products with
+    // short tiles (conv1's k = 25) do not spend their time starting tasks.
+    let row_panels_per_task = if many_rows {
+        TASK_ROW_PANELS.max(m.div_ceil(K::MR) / MAX_ROW_TASKS)
+    } else {
+        TASK_ROW_PANELS
+    };
+    let task_rows = K::MR * row_panels_per_task;
     let task_cols = if many_rows { NC } else { K::NR * TASK_COL_PANELS };
     let c_ptr = TilePtr(c.as_mut_ptr());
     // Depth blocks of equal size, at most KC: k = 800 runs as 4 x 200
@@ -222,8 +232,9 @@ fn prefetch_next_panel<K: MicroKernel>(a: &Operand, row0: usize, col0: usize, kc
 }
 
 /// One `mr x nr` tile of C at `offset`: straight into C when it is a full
-/// `MR x NR` tile, else through a scratch tile of which only the valid part
-/// is written back.
+/// `MR x NR` tile or the kernel computes edge tiles itself (AVX-512, with
+/// masks), else through a scratch tile of which only the valid part is
+/// written back.
 ///
 /// # Safety
 /// `a` is readable for MR rows and `kc` columns through `rs_a`, `cs_a`; the
@@ -268,6 +279,27 @@ unsafe fn tile<K: MicroKernel>(
             )
         };
     } else {
+        // SAFETY: as above, for the mr x nr tile; the kernel reads only mr
+        // rows of A (the padded copy has MR) and writes only the tile.
+        let done = unsafe {
+            K::tile_edge(
+                kc,
+                a.as_ptr(),
+                rs_a,
+                cs_a,
+                b_panel.as_ptr(),
+                rs_b,
+                c.0.add(offset),
+                ldc,
+                mr,
+                nr,
+                alpha,
+                beta,
+            )
+        };
+        if done {
+            return;
+        }
         let mut scratch = Scratch([0.0; SCRATCH]);
         assert!(K::MR * K::NR <= SCRATCH);
         // SAFETY: as above, with the scratch tile (NR apart) as C and beta = 0.

@@ -41,6 +41,34 @@ pub trait MicroKernel {
         beta: f32,
     );
 
+    /// Computes an edge tile, `mr x nr` with `mr <= MR` and `nr <= NR`,
+    /// straight into C, when the kernel can do it; returns `false` (having
+    /// done nothing) when it cannot, and the caller goes through a full
+    /// scratch tile. Each element must be summed exactly as [`tile`](Self::tile)
+    /// sums it, so that results do not depend on where a tile falls.
+    ///
+    /// # Safety
+    /// As [`tile`](Self::tile), with only `mr` rows of A, and C valid for
+    /// `mr` rows of `nr` floats. B is readable for all `NR` columns (edge
+    /// panels are packed with zero padding).
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile_edge(
+        _kc: usize,
+        _a: *const f32,
+        _rs_a: usize,
+        _cs_a: usize,
+        _b: *const f32,
+        _rs_b: usize,
+        _c: *mut f32,
+        _ldc: usize,
+        _mr: usize,
+        _nr: usize,
+        _alpha: f32,
+        _beta: f32,
+    ) -> bool {
+        false
+    }
+
     /// Packs a `depth x cols` block of B (at most NR columns) as
     /// [`pack_b`](super::pack::pack_b) does. A kernel may do it faster with
     /// its own instructions.

@@ -49,7 +49,8 @@ impl MicroKernel for Portable {
         for (i, row) in acc.iter().enumerate() {
             // SAFETY: row i of the tile is valid for NR floats.
             let c_row = unsafe { std::slice::from_raw_parts_mut(c.add(i * ldc), NR) };
-            let mut v = *row * f32x8::splat(alpha);
+            // Multiplying by 1 is exact; skip it (as the x86 kernels do).
+            let mut v = if alpha == 1.0 { *row } else { *row * f32x8::splat(alpha) };
             if beta != 0.0 {
                 let old = f32x8::from(<[f32; NR]>::try_from(&*c_row).expect("NR floats"));
                 v = old.mul_add(f32x8::splat(beta), v);

@@ -1,0 +1,61 @@
+//! One product, measured alone on one thread: GFLOP/s of the best of five
+//! timed batches, for this project's `sgemm`, `matrixmultiply` or `gemm`.
+//! For comparing variants of the kernels on a noisy machine, alternating
+//! binaries, where the table (`--bench gemm_table`) would take minutes.
+//!
+//! `MATMUL_NUM_THREADS=1 cargo run --release -p benches --example gemm_one -- M K N TA TB IMPL REPS`
+//!
+//! `TA`, `TB`: `N` (as stored) or `T` (transposed); `IMPL`: `ours`,
+//! `matrixmultiply` or `gemm`; `REPS`: products per timed batch. For
+//! example `39200 25 32 N N ours 100` is conv1's forward product.
+
+use benches::{Operands, Product};
+use kernels::gemm::Transpose;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let usage = "usage: gemm_one M K N TA TB IMPL REPS (see the example's docs)";
+    if args.len() != 7 {
+        eprintln!("{usage}");
+        std::process::exit(2);
+    }
+    let size = |i: usize| -> usize {
+        args[i]
+            .parse()
+            .unwrap_or_else(|_| panic!("{usage}: {:?} is not a size", args[i]))
+    };
+    let transpose = |i: usize| match args[i].as_str() {
+        "N" => Transpose::No,
+        "T" => Transpose::Yes,
+        other => panic!("{usage}: {other:?} is neither N nor T"),
+    };
+    let p = Product {
+        role: "",
+        m: size(0),
+        k: size(1),
+        n: size(2),
+        ta: transpose(3),
+        tb: transpose(4),
+    };
+    let which = args[5].clone();
+    let reps = size(6);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build_global()
+        .expect("a one-thread pool");
+    let mut ops = Operands::new(p);
+    let mut best = 0.0f64;
+    for _ in 0..5 {
+        let start = std::time::Instant::now();
+        for _ in 0..reps {
+            match which.as_str() {
+                "ours" => ops.ours(),
+                "matrixmultiply" => ops.matrixmultiply(),
+                "gemm" => ops.gemm(1),
+                other => panic!("{usage}: {other:?} is not an implementation"),
+            }
+        }
+        best = best.max(p.flops() * reps as f64 / start.elapsed().as_secs_f64() / 1e9);
+    }
+    println!("{} {which}: {best:.1} GFLOP/s", p.label());
+}
