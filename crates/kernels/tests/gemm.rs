@@ -195,6 +195,9 @@ proptest! {
 /// edge (not multiples of MR or NR), plus the training shapes' edges.
 /// (37, 1100, 300) and (3, 2000, 5) have few rows and a row-major B whose
 /// rows are a page or more apart, which is packed rather than read in place.
+/// The last three take AVX-512's dot-product path for at most 16 columns
+/// with k below, at and past a multiple of 16 (its transposed copy of B
+/// goes 16 rows at a time).
 #[test]
 fn block_and_edge_boundaries() {
     let shapes = [
@@ -205,6 +208,9 @@ fn block_and_edge_boundaries() {
         (37, 1100, 300),
         (61, 515, 513),
         (3, 2000, 5),
+        (5, 1, 15),
+        (7, 16, 32),
+        (33, 13, 300),
     ];
     for isa in Isa::ALL.into_iter().filter(|&isa| supported(isa)) {
         for &(m, n, k) in &shapes {
