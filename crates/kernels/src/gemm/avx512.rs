@@ -170,9 +170,10 @@ type EdgeTile = unsafe fn(usize, *const f32, usize, usize, *const f32, usize, *m
 /// A tile of `R` rows (at most MR) and `nr` columns (at most NR) of C: the
 /// full 10 x 32 tile, or an edge tile computed the same way (the same sums
 /// in the same order) for the rows that exist only, and written through
-/// masks (`MASKED`; the full tile keeps plain loads and stores). For edges this replaces a scratch tile, which cost a full MR-row
-/// product plus a scalar copy: 1.5% of 512 x 100 x 512, whose 512 rows
-/// leave a 2-row panel.
+/// masks (`MASKED`; the full tile keeps plain loads and stores). For edges
+/// this replaces a scratch tile, which cost a full MR-row product plus a
+/// scalar copy: 1.5% of 512 x 100 x 512, whose 512 rows leave a 2-row
+/// panel.
 ///
 /// # Safety
 /// As `MicroKernel::tile_edge`, with `R` the row count.

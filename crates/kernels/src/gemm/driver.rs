@@ -34,7 +34,7 @@ use rayon::prelude::*;
 use super::kernel::MicroKernel;
 use super::pack::{Operand, pack_a};
 use super::params::{
-    KC, MAX_ROW_TASKS, NC, PACK_B_MIN_ROWS, PACK_B_MIN_STRIDE, PARALLEL_THRESHOLD, TASK_COL_PANELS, TASK_ROW_PANELS,
+    KC, NC, PACK_B_MIN_ROWS, PACK_B_MIN_STRIDE, PARALLEL_THRESHOLD, TARGET_ROW_TASKS, TASK_COL_PANELS, TASK_ROW_PANELS,
 };
 
 /// 64-byte aligned storage, so that packed panels start on cache lines.
@@ -106,10 +106,11 @@ pub fn gemm<K: MicroKernel>(
     let many_rows = m >= PACK_B_MIN_ROWS;
     let b_direct = b.col_stride == 1 && !many_rows && b.row_stride < PACK_B_MIN_STRIDE;
     // Many rows: tasks of at least TASK_ROW_PANELS row panels, more when
-    // that would make more than MAX_ROW_TASKS of them, so that products with
-    // short tiles (conv1's k = 25) do not spend their time starting tasks.
+    // there would be many more than TARGET_ROW_TASKS tasks, so that products
+    // with short tiles (conv1's k = 25) do not spend their time starting
+    // tasks.
     let row_panels_per_task = if many_rows {
-        TASK_ROW_PANELS.max(m.div_ceil(K::MR) / MAX_ROW_TASKS)
+        TASK_ROW_PANELS.max(m.div_ceil(K::MR) / TARGET_ROW_TASKS)
     } else {
         TASK_ROW_PANELS
     };

@@ -35,14 +35,15 @@ pub const TASK_ROW_PANELS: usize = 2;
 pub const TASK_COL_PANELS: usize = 4;
 
 /// When C has many rows, tasks grow past [`TASK_ROW_PANELS`] row panels so
-/// that there are about this many per block of columns (between this and
-/// twice this): enough to balance a few threads, few enough that starting a
-/// task (a thread-local buffer, the loop set-up) is noise. Task sizes still
-/// depend on the shape only, and no sum depends on them anyway. Measured on conv1's 39200 x 25 x 32, where a
-/// tile is only 25 steps long: 1,960 tasks of 2 panels ran at 92-95 GFLOP/s
-/// on one thread, 65 tasks of 61 panels at 98-100 (`examples/gemm_one`,
-/// best of 5, three alternating runs).
-pub const MAX_ROW_TASKS: usize = 64;
+/// that there are about this many per block of columns (from this to twice
+/// this; fewer when there are fewer than twice as many row panels): enough
+/// to balance a few threads, few enough that starting a task (a
+/// thread-local buffer, the loop set-up) is noise. Task sizes still depend
+/// on the shape only, and no sum depends on them anyway. Measured on conv1's
+/// 39200 x 25 x 32, where a tile is only 25 steps long: 1,960 tasks of 2
+/// panels ran at 92-95 GFLOP/s on one thread, 65 tasks of 61 panels at
+/// 98-100 (`examples/gemm_one`, best of 5, three alternating runs).
+pub const TARGET_ROW_TASKS: usize = 64;
 
 /// Below this many rows of C, B is read where it lies instead of packed
 /// (when it is row-major): each B panel then meets at most a few A panels,
