@@ -1,5 +1,7 @@
-//! One product, measured alone on one thread: GFLOP/s of the best of five
-//! timed batches, for this project's `sgemm`, `matrixmultiply` or `gemm`.
+//! One product, measured alone on one thread (`GEMM_ONE_THREADS=N` for N;
+//! set `MATMUL_NUM_THREADS` to the same for `matrixmultiply`): GFLOP/s of
+//! the best of five timed batches, for this project's `sgemm`,
+//! `matrixmultiply` or `gemm`.
 //! For comparing variants of the kernels on a noisy machine, alternating
 //! binaries, where the table (`--bench gemm_table`) would take minutes.
 //!
@@ -40,9 +42,14 @@ fn main() {
     let which = args[5].clone();
     let reps = size(6);
     rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
+        .num_threads(
+            std::env::var("GEMM_ONE_THREADS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1),
+        )
         .build_global()
-        .expect("a one-thread pool");
+        .expect("a thread pool");
     let mut ops = Operands::new(p);
     let mut best = 0.0f64;
     for _ in 0..5 {
@@ -51,7 +58,7 @@ fn main() {
             match which.as_str() {
                 "ours" => ops.ours(),
                 "matrixmultiply" => ops.matrixmultiply(),
-                "gemm" => ops.gemm(1),
+                "gemm" => ops.gemm(rayon::current_num_threads()),
                 other => panic!("{usage}: {other:?} is not an implementation"),
             }
         }
