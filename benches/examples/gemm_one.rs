@@ -14,22 +14,29 @@
 use benches::{Operands, Product};
 use kernels::gemm::Transpose;
 
+const USAGE: &str = "usage: gemm_one M K N TA TB IMPL REPS (see the example's docs)";
+
+/// Reports a bad argument and exits, as a command does, instead of panicking.
+fn fail(what: &str) -> ! {
+    eprintln!("gemm_one: {what}\n{USAGE}");
+    std::process::exit(2);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: gemm_one M K N TA TB IMPL REPS (see the example's docs)";
     if args.len() != 7 {
-        eprintln!("{usage}");
-        std::process::exit(2);
+        fail(&format!("expected 7 arguments, found {}", args.len()));
     }
     let size = |i: usize| -> usize {
-        args[i]
-            .parse()
-            .unwrap_or_else(|_| panic!("{usage}: {:?} is not a size", args[i]))
+        match args[i].parse() {
+            Ok(n) if n > 0 => n,
+            _ => fail(&format!("{:?} is not a positive whole number", args[i])),
+        }
     };
     let transpose = |i: usize| match args[i].as_str() {
         "N" => Transpose::No,
         "T" => Transpose::Yes,
-        other => panic!("{usage}: {other:?} is neither N nor T"),
+        other => fail(&format!("{other:?} is neither N nor T")),
     };
     let p = Product {
         role: "",
@@ -39,7 +46,10 @@ fn main() {
         ta: transpose(3),
         tb: transpose(4),
     };
-    let which = args[5].clone();
+    let which = args[5].as_str();
+    if !["ours", "matrixmultiply", "gemm"].contains(&which) {
+        fail(&format!("{which:?} is not ours, matrixmultiply or gemm"));
+    }
     let reps = size(6);
     rayon::ThreadPoolBuilder::new()
         .num_threads(
@@ -55,11 +65,10 @@ fn main() {
     for _ in 0..5 {
         let start = std::time::Instant::now();
         for _ in 0..reps {
-            match which.as_str() {
+            match which {
                 "ours" => ops.ours(),
                 "matrixmultiply" => ops.matrixmultiply(),
-                "gemm" => ops.gemm(rayon::current_num_threads()),
-                other => panic!("{usage}: {other:?} is not an implementation"),
+                _ => ops.gemm(rayon::current_num_threads()),
             }
         }
         best = best.max(p.flops() * reps as f64 / start.elapsed().as_secs_f64() / 1e9);

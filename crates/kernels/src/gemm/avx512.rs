@@ -51,7 +51,7 @@ impl MicroKernel for Avx512 {
         nr: usize,
         alpha: f32,
         beta: f32,
-    ) -> bool {
+    ) {
         // SAFETY: the caller upholds `tile_edge`'s contract, which includes
         // AVX-512F; each arm passes its own row count.
         unsafe {
@@ -69,7 +69,6 @@ impl MicroKernel for Avx512 {
                 _ => edge(tile_rows::<10, true>),
             }
         }
-        true
     }
 
     fn pack_b(b: &Operand, row0: usize, depth: usize, col0: usize, cols: usize, dst: &mut [f32]) {

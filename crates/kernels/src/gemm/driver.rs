@@ -232,10 +232,9 @@ fn prefetch_next_panel<K: MicroKernel>(a: &Operand, row0: usize, col0: usize, kc
     }
 }
 
-/// One `mr x nr` tile of C at `offset`: straight into C when it is a full
-/// `MR x NR` tile or the kernel computes edge tiles itself (AVX-512, with
-/// masks), else through a scratch tile of which only the valid part is
-/// written back.
+/// One `mr x nr` tile of C at `offset`: the kernel's full tile, or its
+/// edge tile (AVX-512's writes through masks; the others' go through a
+/// scratch tile, `MicroKernel::tile_edge`'s default).
 ///
 /// # Safety
 /// `a` is readable for MR rows and `kc` columns through `rs_a`, `cs_a`; the
@@ -280,9 +279,9 @@ unsafe fn tile<K: MicroKernel>(
             )
         };
     } else {
-        // SAFETY: as above, for the mr x nr tile; the kernel reads only mr
-        // rows of A (the padded copy has MR) and writes only the tile.
-        let done = unsafe {
+        // SAFETY: as above, for the mr x nr tile (A's panel has MR readable
+        // rows: a partial one is a padded copy).
+        unsafe {
             K::tile_edge(
                 kc,
                 a.as_ptr(),
@@ -298,59 +297,5 @@ unsafe fn tile<K: MicroKernel>(
                 beta,
             )
         };
-        if done {
-            return;
-        }
-        let mut scratch = Scratch([0.0; SCRATCH]);
-        assert!(K::MR * K::NR <= SCRATCH);
-        // SAFETY: as above, with the scratch tile (NR apart) as C and beta = 0.
-        unsafe {
-            K::tile(
-                kc,
-                a.as_ptr(),
-                rs_a,
-                cs_a,
-                b_panel.as_ptr(),
-                rs_b,
-                scratch.0.as_mut_ptr(),
-                K::NR,
-                1.0,
-                0.0,
-            );
-            write_back(&scratch.0, K::NR, c, offset, ldc, mr, nr, alpha, beta);
-        }
     }
 }
-
-/// `C = alpha * tile + beta * C` on the valid `mr x nr` part.
-///
-/// # Safety
-/// As [`tile`].
-#[allow(clippy::too_many_arguments)]
-unsafe fn write_back(
-    tile: &[f32],
-    ld_tile: usize,
-    c: TilePtr,
-    offset: usize,
-    ldc: usize,
-    mr: usize,
-    nr: usize,
-    alpha: f32,
-    beta: f32,
-) {
-    for r in 0..mr {
-        // SAFETY: row r of the tile is inside C (the caller's contract).
-        let row = unsafe { std::slice::from_raw_parts_mut(c.0.add(offset + r * ldc), nr) };
-        let ab = &tile[r * ld_tile..r * ld_tile + nr];
-        if beta == 0.0 {
-            row.iter_mut().zip(ab).for_each(|(c, &ab)| *c = alpha * ab);
-        } else {
-            row.iter_mut().zip(ab).for_each(|(c, &ab)| *c = alpha * ab + beta * *c);
-        }
-    }
-}
-
-const SCRATCH: usize = 16 * 32;
-
-#[repr(C, align(64))]
-struct Scratch([f32; SCRATCH]);

@@ -42,31 +42,40 @@ pub trait MicroKernel {
     );
 
     /// Computes an edge tile, `mr x nr` with `mr <= MR` and `nr <= NR`,
-    /// straight into C, when the kernel can do it; returns `false` (having
-    /// done nothing) when it cannot, and the caller goes through a full
-    /// scratch tile. Each element must be summed exactly as [`tile`](Self::tile)
-    /// sums it, so that results do not depend on where a tile falls.
+    /// straight into C. Each element must be summed exactly as
+    /// [`tile`](Self::tile) sums it, so that results do not depend on where
+    /// a tile falls. By default, a full tile into a scratch tile of which
+    /// only the valid part is written back.
     ///
     /// # Safety
-    /// As [`tile`](Self::tile), with only `mr` rows of A, and C valid for
-    /// `mr` rows of `nr` floats. B is readable for all `NR` columns (edge
-    /// panels are packed with zero padding).
+    /// As [`tile`](Self::tile), with C valid for `mr` rows of `nr` floats
+    /// (A's MR rows stay readable: a partial panel is a padded copy; B is
+    /// readable for all `NR` columns, as edge panels are packed with zero
+    /// padding).
     #[allow(clippy::too_many_arguments)]
     unsafe fn tile_edge(
-        _kc: usize,
-        _a: *const f32,
-        _rs_a: usize,
-        _cs_a: usize,
-        _b: *const f32,
-        _rs_b: usize,
-        _c: *mut f32,
-        _ldc: usize,
-        _mr: usize,
-        _nr: usize,
-        _alpha: f32,
-        _beta: f32,
-    ) -> bool {
-        false
+        kc: usize,
+        a: *const f32,
+        rs_a: usize,
+        cs_a: usize,
+        b: *const f32,
+        rs_b: usize,
+        c: *mut f32,
+        ldc: usize,
+        mr: usize,
+        nr: usize,
+        alpha: f32,
+        beta: f32,
+    ) {
+        let mut scratch = Scratch([0.0; SCRATCH]);
+        assert!(Self::MR * Self::NR <= SCRATCH);
+        // SAFETY: as the caller's contract, with the scratch tile (NR
+        // apart) as C and beta = 0; then the valid part of the tile is
+        // inside C.
+        unsafe {
+            Self::tile(kc, a, rs_a, cs_a, b, rs_b, scratch.0.as_mut_ptr(), Self::NR, 1.0, 0.0);
+            write_back(&scratch.0, Self::NR, c, ldc, mr, nr, alpha, beta);
+        }
     }
 
     /// Packs a `depth x cols` block of B (at most NR columns) as
@@ -76,6 +85,39 @@ pub trait MicroKernel {
         super::pack::pack_b(b, row0, depth, col0, cols, Self::NR, dst);
     }
 }
+
+/// `C = alpha * tile + beta * C` on the valid `mr x nr` part.
+///
+/// # Safety
+/// `c` is valid for `mr` rows of `nr` floats, `ldc` apart.
+#[allow(clippy::too_many_arguments)]
+unsafe fn write_back(
+    tile: &[f32],
+    ld_tile: usize,
+    c: *mut f32,
+    ldc: usize,
+    mr: usize,
+    nr: usize,
+    alpha: f32,
+    beta: f32,
+) {
+    for r in 0..mr {
+        // SAFETY: row r of the tile is inside C (the caller's contract).
+        let row = unsafe { std::slice::from_raw_parts_mut(c.add(r * ldc), nr) };
+        let ab = &tile[r * ld_tile..r * ld_tile + nr];
+        if beta == 0.0 {
+            row.iter_mut().zip(ab).for_each(|(c, &ab)| *c = alpha * ab);
+        } else {
+            row.iter_mut().zip(ab).for_each(|(c, &ab)| *c = alpha * ab + beta * *c);
+        }
+    }
+}
+
+/// Room for the largest kernel's tile.
+const SCRATCH: usize = 16 * 32;
+
+#[repr(C, align(64))]
+struct Scratch([f32; SCRATCH]);
 
 /// An instruction set with a micro-kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -81,7 +81,8 @@ thread_local! {
 
 /// Writes Bᵀ (`n x k`, rows `k` apart) into `copy`: blocks of 16 rows of B
 /// (`n` of their floats, masked) transposed in registers, instead of one
-/// scalar store per element, which took a sixth of 100 x 512 x 10.
+/// scalar store per element. With [`reduce_16`], 100 x 512 x 10 went from
+/// 62.5 to 73.0 GFLOP/s on one thread (`examples/gemm_one`).
 ///
 /// # Safety
 /// AVX-512F.
