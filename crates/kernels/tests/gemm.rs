@@ -197,7 +197,10 @@ proptest! {
 /// rows are a page or more apart, which is packed rather than read in place.
 /// The last three take AVX-512's dot-product path for at most 16 columns
 /// with k below, at and past a multiple of 16 (its transposed copy of B
-/// goes 16 rows at a time).
+/// goes 16 rows at a time). (300, 1030, 520) and (50, 1100, 600) run on
+/// several threads through several blocks of B in both directions, each
+/// block packed while the one before is multiplied: many rows, and few rows
+/// with B packed whole.
 #[test]
 fn block_and_edge_boundaries() {
     let shapes = [
@@ -211,6 +214,8 @@ fn block_and_edge_boundaries() {
         (5, 1, 15),
         (7, 16, 32),
         (33, 13, 300),
+        (300, 1030, 520),
+        (50, 1100, 600),
     ];
     for isa in Isa::ALL.into_iter().filter(|&isa| supported(isa)) {
         for &(m, n, k) in &shapes {

@@ -3,12 +3,22 @@
 //! ```text
 //! for jc in 0..n step NC                     block of B columns
 //!   for pc in 0..k step KC                   block of depth
-//!     pack the B block (KC x NC) if needed   shared by every task, stays in L2
-//!     for each task, in parallel             a block of rows x columns of C
-//!       for ir in the task's row panels      A: MR x KC where it lies, stays in L1
-//!         for jr in the task's column panels
-//!           micro-kernel: C[ir.., jr..] (MR x NR)
+//!     (the B block, KC x NC, was packed)     shared by every task, stays in L2
+//!     in parallel:
+//!       pack the next B block if needed      into a second buffer
+//!       for each task                        a block of rows x columns of C
+//!         for ir in the task's row panels    A: MR x KC where it lies, stays in L1
+//!           for jr in the task's column panels
+//!             micro-kernel: C[ir.., jr..] (MR x NR)
 //! ```
+//!
+//! Packing the next block beside the tasks, rather than in a phase of its
+//! own before them, lets one thread pack while the others multiply, and
+//! saves a wait for all threads per block. It matters where the packing is
+//! a large share of the work: 50 x 3136 x 1024 (the CNN's first dense
+//! layer, whose B is packed whole) on two threads went from 101 to 115
+//! GFLOP/s (`examples/gemm_one`, medians of six alternating runs); 1024³
+//! and 512³ stayed as they were.
 //!
 //! The micro-kernel only broadcasts single elements of A, which it can read
 //! through any strides, so A is read where it lies (row-major or
@@ -121,92 +131,136 @@ pub fn gemm<K: MicroKernel>(
     // rather than 3 x 256 + 32, whose last thin block would cost a full
     // pass over C for little work.
     let kc_block = k.div_ceil(k.div_ceil(KC));
-    with_buf(&B_BLOCK, |bbuf| {
-        for jc in (0..n).step_by(NC) {
-            let nc = NC.min(n - jc);
-            let panels = nc.div_ceil(K::NR);
-            for pc in (0..k).step_by(kc_block) {
-                let kc = kc_block.min(k - pc);
-                let beta = if pc == 0 { beta } else { 1.0 };
-                // Pack what is not read in place: everything, or only the
-                // partial panel at the right edge.
-                let first_packed = if b_direct { nc / K::NR } else { 0 };
-                let packed = bbuf.get((panels - first_packed) * kc * K::NR);
-                let pack_panel = |(j, dst): (usize, &mut [f32])| {
-                    let col = (first_packed + j) * K::NR;
-                    K::pack_b(&b, pc, kc, jc + col, K::NR.min(nc - col), dst);
-                };
-                if parallel && panels - first_packed > 1 {
-                    packed.par_chunks_mut(kc * K::NR).enumerate().for_each(pack_panel);
-                } else {
-                    packed.chunks_mut(kc * K::NR).enumerate().for_each(pack_panel);
-                }
-                let b_panel = |j: usize| -> (&[f32], usize) {
-                    if j < first_packed {
-                        (&b.data[pc * b.row_stride + jc + j * K::NR..], b.row_stride)
-                    } else {
-                        (&packed[(j - first_packed) * kc * K::NR..], K::NR)
-                    }
-                };
-                let row_tasks = m.div_ceil(task_rows);
-                let tasks = row_tasks * nc.div_ceil(task_cols);
-                let task = |t: usize| {
-                    let (row0, col0) = ((t % row_tasks) * task_rows, (t / row_tasks) * task_cols);
-                    let (rows, cols) = (task_rows.min(m - row0), task_cols.min(nc - col0));
-                    with_buf(&A_PANEL, |abuf| {
-                        let panel_buf = abuf.get(kc * K::MR);
-                        for ir in (row0..row0 + rows).step_by(K::MR) {
-                            let mr = K::MR.min(m - ir);
-                            // A's panel where it lies; for the last rows of A, a
-                            // copy padded with zero rows so that the kernel's MR
-                            // rows are always readable.
-                            let (a_panel, rs_a, cs_a) = if mr < K::MR {
-                                pack_a(&a, ir, mr, pc, kc, K::MR, panel_buf);
-                                (&panel_buf[..], 1, K::MR)
-                            } else {
-                                (
-                                    &a.data[ir * a.row_stride + pc * a.col_stride..],
-                                    a.row_stride,
-                                    a.col_stride,
-                                )
-                            };
-                            debug_assert!(a_panel.len() > (K::MR - 1) * rs_a + (kc - 1) * cs_a);
-                            prefetch_next_panel::<K>(&a, ir + K::MR, pc, kc);
-                            for jr in (col0..col0 + cols).step_by(K::NR) {
-                                let nr = K::NR.min(nc - jr);
-                                let (b_panel, rs_b) = b_panel(jr / K::NR);
-                                // SAFETY: the tile (ir.., jc + jr..) of mr x nr is
-                                // inside C (ir + mr <= m, jc + jr + nr <= n), and
-                                // no other task writes it.
-                                unsafe {
-                                    tile::<K>(
-                                        kc,
-                                        a_panel,
-                                        rs_a,
-                                        cs_a,
-                                        b_panel,
-                                        rs_b,
-                                        c_ptr,
-                                        ir * ldc + jc + jr,
-                                        ldc,
-                                        mr,
-                                        nr,
-                                        alpha,
-                                        beta,
-                                    )
-                                };
-                            }
-                        }
-                    })
-                };
-                if parallel && tasks > 1 {
-                    (0..tasks).into_par_iter().for_each(task);
-                } else {
-                    (0..tasks).for_each(task);
-                }
+    // The blocks of B in the order they are multiplied: columns, then depth.
+    let blocks = (0..n).step_by(NC).flat_map(|jc| {
+        (0..k).step_by(kc_block).map(move |pc| Block {
+            jc,
+            nc: NC.min(n - jc),
+            pc,
+            kc: kc_block.min(k - pc),
+        })
+    });
+    // Pack what is not read in place: everything, or only the partial panel
+    // at the right edge.
+    let first_packed = |blk: &Block| if b_direct { blk.nc / K::NR } else { 0 };
+    let packed_len = |blk: &Block| (blk.nc.div_ceil(K::NR) - first_packed(blk)) * blk.kc * K::NR;
+    let pack = |blk: &Block, packed: &mut [f32]| {
+        let first = first_packed(blk);
+        let pack_panel = |(j, dst): (usize, &mut [f32])| {
+            let col = (first + j) * K::NR;
+            K::pack_b(&b, blk.pc, blk.kc, blk.jc + col, K::NR.min(blk.nc - col), dst);
+        };
+        let packed = &mut packed[..packed_len(blk)];
+        if parallel && packed.len() > blk.kc * K::NR {
+            packed.par_chunks_mut(blk.kc * K::NR).enumerate().for_each(pack_panel);
+        } else {
+            packed.chunks_mut(blk.kc * K::NR).enumerate().for_each(pack_panel);
+        }
+    };
+    let multiply = |blk: &Block, packed: &[f32]| {
+        let Block { jc, nc, pc, kc } = *blk;
+        let beta = if pc == 0 { beta } else { 1.0 };
+        let first_packed = first_packed(blk);
+        let b_panel = |j: usize| -> (&[f32], usize) {
+            if j < first_packed {
+                (&b.data[pc * b.row_stride + jc + j * K::NR..], b.row_stride)
+            } else {
+                (&packed[(j - first_packed) * kc * K::NR..], K::NR)
             }
+        };
+        let row_tasks = m.div_ceil(task_rows);
+        let tasks = row_tasks * nc.div_ceil(task_cols);
+        let task = |t: usize| {
+            let (row0, col0) = ((t % row_tasks) * task_rows, (t / row_tasks) * task_cols);
+            let (rows, cols) = (task_rows.min(m - row0), task_cols.min(nc - col0));
+            with_buf(&A_PANEL, |abuf| {
+                let panel_buf = abuf.get(kc * K::MR);
+                for ir in (row0..row0 + rows).step_by(K::MR) {
+                    let mr = K::MR.min(m - ir);
+                    // A's panel where it lies; for the last rows of A, a
+                    // copy padded with zero rows so that the kernel's MR
+                    // rows are always readable.
+                    let (a_panel, rs_a, cs_a) = if mr < K::MR {
+                        pack_a(&a, ir, mr, pc, kc, K::MR, panel_buf);
+                        (&panel_buf[..], 1, K::MR)
+                    } else {
+                        (
+                            &a.data[ir * a.row_stride + pc * a.col_stride..],
+                            a.row_stride,
+                            a.col_stride,
+                        )
+                    };
+                    debug_assert!(a_panel.len() > (K::MR - 1) * rs_a + (kc - 1) * cs_a);
+                    prefetch_next_panel::<K>(&a, ir + K::MR, pc, kc);
+                    for jr in (col0..col0 + cols).step_by(K::NR) {
+                        let nr = K::NR.min(nc - jr);
+                        let (b_panel, rs_b) = b_panel(jr / K::NR);
+                        // SAFETY: the tile (ir.., jc + jr..) of mr x nr is
+                        // inside C (ir + mr <= m, jc + jr + nr <= n), and
+                        // no other task writes it.
+                        unsafe {
+                            tile::<K>(
+                                kc,
+                                a_panel,
+                                rs_a,
+                                cs_a,
+                                b_panel,
+                                rs_b,
+                                c_ptr,
+                                ir * ldc + jc + jr,
+                                ldc,
+                                mr,
+                                nr,
+                                alpha,
+                                beta,
+                            )
+                        };
+                    }
+                }
+            })
+        };
+        if parallel && tasks > 1 {
+            (0..tasks).into_par_iter().for_each(task);
+        } else {
+            (0..tasks).for_each(task);
+        }
+    };
+    // Two buffers: while the tasks multiply one block, the next one is
+    // packed into the other, by whichever thread is free first, so packing
+    // costs no phase of its own (and no wait for all threads between it
+    // and the multiplying).
+    let block_len = NC.min(n).div_ceil(K::NR) * kc_block.min(k) * K::NR;
+    with_buf(&B_BLOCK, |bbuf| {
+        let (mut current, mut next) = bbuf.get(2 * block_len).split_at_mut(block_len);
+        let mut blocks = blocks.peekable();
+        if let Some(first) = blocks.peek() {
+            pack(first, current);
+        }
+        while let Some(blk) = blocks.next() {
+            let following = blocks.peek().copied();
+            let mut pack_next = || {
+                if let Some(following) = following {
+                    pack(&following, next)
+                }
+            };
+            if parallel {
+                rayon::join(pack_next, || multiply(&blk, current));
+            } else {
+                multiply(&blk, current);
+                pack_next();
+            }
+            std::mem::swap(&mut current, &mut next);
         }
     })
+}
+
+/// A block of B: columns `jc..jc + nc`, depth `pc..pc + kc`.
+#[derive(Clone, Copy)]
+struct Block {
+    jc: usize,
+    nc: usize,
+    pc: usize,
+    kc: usize,
 }
 
 /// Asks for the next row panel of a row-major A (rows `row0..row0 + MR`,
