@@ -200,7 +200,8 @@ proptest! {
 /// goes 16 rows at a time). (300, 1030, 520) and (50, 1100, 600) run on
 /// several threads through several blocks of B in both directions, each
 /// block packed while the one before is multiplied: many rows, and few rows
-/// with B packed whole.
+/// with B packed whole. (20, 40, 3000) crosses a depth boundary of the
+/// deeper blocks a narrow B gets.
 #[test]
 fn block_and_edge_boundaries() {
     let shapes = [
@@ -216,6 +217,7 @@ fn block_and_edge_boundaries() {
         (33, 13, 300),
         (300, 1030, 520),
         (50, 1100, 600),
+        (20, 40, 3000),
     ];
     for isa in Isa::ALL.into_iter().filter(|&isa| supported(isa)) {
         for &(m, n, k) in &shapes {
