@@ -237,7 +237,16 @@ pub fn gemm<K: MicroKernel>(
             })
         };
         if parallel && tasks > 1 {
-            (0..tasks).into_par_iter().for_each(task);
+            // One task per rayon job. Left to itself rayon splits the range
+            // into a few long runs of tasks, and a thread that finishes early
+            // can take no part of a run already started, so it waits at the
+            // end of each block: 6-8% of two threads' time on 1024³, against
+            // 2-5% one task at a time (timed per thread in a throwaway
+            // instrumented build). The GFLOP/s of `examples/gemm_one` on two
+            // threads hardly see it (medians of alternating runs: 1024³
+            // 203.7 -> 203.8 over twelve, 512³ 205 -> 207 and conv1's
+            // 39200 x 25 x 32 191 -> 196 over six).
+            (0..tasks).into_par_iter().with_max_len(1).for_each(task);
         } else {
             (0..tasks).for_each(task);
         }
