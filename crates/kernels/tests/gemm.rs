@@ -200,8 +200,8 @@ proptest! {
 /// goes 16 rows at a time). (300, 1030, 520) and (50, 1100, 600) run on
 /// several threads through several blocks of B in both directions, each
 /// block packed while the one before is multiplied: many rows, and few rows
-/// with B packed whole. (20, 40, 3000) crosses a depth boundary of the
-/// deeper blocks a narrow B gets.
+/// with B packed whole. (20, 40, 3000) is a narrow B through many depth
+/// blocks.
 #[test]
 fn block_and_edge_boundaries() {
     let shapes = [

@@ -127,27 +127,10 @@ pub fn gemm<K: MicroKernel>(
     let task_rows = K::MR * row_panels_per_task;
     let task_cols = if many_rows { NC } else { K::NR * TASK_COL_PANELS };
     let c_ptr = TilePtr(c.as_mut_ptr());
-    // Depth blocks of equal size, at most `kc_max` (KC unless B is narrow,
-    // below): k = 800 runs as 4 x 200
+    // Depth blocks of equal size, at most KC: k = 800 runs as 4 x 200
     // rather than 3 x 256 + 32, whose last thin block would cost a full
     // pass over C for little work.
-    //
-    // A block of B holds at most KC x NC floats, so when B is narrow its
-    // blocks can be deeper: fewer passes over C and, for a row-major A,
-    // fewer row pieces cut at a block boundary, each read one more time.
-    // Measured on conv2's forward product 9800 x 800 x 64 (`examples/
-    // gemm_one`, one thread, medians of six alternating runs): depth 200
-    // 88.0 GFLOP/s, 400 91.9, 800 (one block) 94.8; 9800 x 800 x 128 and
-    // 1000 x 1600 x 256 gained too (91 -> 103, 101 -> 105), 2000 x 2000 x 64
-    // did not move. Not for a transposed A, whose panel occupies a cache
-    // line per step of depth: 800 x 9800 x 64 AᵀB lost (92 -> 87 at depth
-    // 512 and 1024).
-    let kc_max = if a.col_stride == 1 {
-        KC * NC / NC.min(n).next_multiple_of(K::NR)
-    } else {
-        KC
-    };
-    let kc_block = k.div_ceil(k.div_ceil(kc_max));
+    let kc_block = k.div_ceil(k.div_ceil(KC));
     // The blocks of B in the order they are multiplied: columns, then depth.
     let blocks = (0..n).step_by(NC).flat_map(|jc| {
         (0..k).step_by(kc_block).map(move |pc| Block {

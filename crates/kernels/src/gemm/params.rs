@@ -13,8 +13,7 @@
 /// Depth of a packed block: the `k` extent multiplied per micro-kernel call.
 /// Long enough that loading and storing the C tile is noise (each call does
 /// `KC * MR * NR` multiply-adds for `2 * MR * NR` loads and stores), short
-/// enough that the A micro-panel stays in L1. Blocks of a B narrower than
-/// NC are deeper, up to `KC * NC` floats in all (see the driver).
+/// enough that the A micro-panel stays in L1.
 pub const KC: usize = 256;
 
 /// Width of a packed block of B: `KC * NC * 4` bytes = 512 KiB, half of L2.
