@@ -235,10 +235,11 @@ pub fn gemm<K: MicroKernel>(
         }
     };
     // Two buffers: while the tasks multiply one block, the next one is
-    // packed into the other, by whichever thread is free first, so packing
-    // costs no phase of its own (and no wait for all threads between it
-    // and the multiplying).
-    let block_len = NC.min(n).div_ceil(K::NR) * kc_block.min(k) * K::NR;
+    // packed into the other, by the calling thread while the others start
+    // on the tasks (`rayon::join`; it joins them when done), so packing
+    // costs no phase of its own and no wait for all threads between it and
+    // the multiplying.
+    let block_len = blocks.clone().map(|blk| packed_len(&blk)).max().unwrap_or(0);
     with_buf(&B_BLOCK, |bbuf| {
         let (mut current, mut next) = bbuf.get(2 * block_len).split_at_mut(block_len);
         let mut blocks = blocks.peekable();
