@@ -67,8 +67,8 @@ pub trait MicroKernel {
         alpha: f32,
         beta: f32,
     ) {
+        const { assert!(Self::MR * Self::NR <= SCRATCH) };
         let mut scratch = Scratch([0.0; SCRATCH]);
-        assert!(Self::MR * Self::NR <= SCRATCH);
         // SAFETY: as the caller's contract, with the scratch tile (NR
         // apart) as C and beta = 0; then the valid part of the tile is
         // inside C.

@@ -65,7 +65,8 @@ pub unsafe fn gemm(
             Ok(buf) => buf,
             Err(_) => &mut fresh,
         };
-        copy.clear();
+        // `transpose_into` writes every element, so only growth needs
+        // filling (not a zeroing pass per call).
         copy.resize(n * k, 0.0);
         // SAFETY: AVX-512F is the caller's contract.
         unsafe { transpose_into(&b, n, k, copy) };
