@@ -7,7 +7,9 @@
 //! `GEMM_TABLE_FILTER=1024x` keeps the shapes whose label contains the text;
 //! `GEMM_TABLE_MS_PER_SHAPE` sets the time per shape and thread count
 //! (1500 ms by default); `GEMM_TABLE_STAT=best` reports the fastest round
-//! instead of the median (for comparing variants on a noisy machine).
+//! instead of the median (for comparing variants on a noisy machine);
+//! `GEMM_TABLE_IMPLS=ours,gemm` measures only the implementations named
+//! (all three by default), to see whether one disturbs another.
 //!
 //! Timings on a shared machine are noisy, so the three implementations are
 //! run in alternation, round after round, and each figure is the median of
@@ -60,6 +62,7 @@ fn measure(threads: usize) {
             continue;
         }
         let mut ops = Operands::new(p);
+        let chosen = chosen_impls();
         let mut run = |which: usize| {
             let start = Instant::now();
             match which {
@@ -69,18 +72,19 @@ fn measure(threads: usize) {
             }
             start.elapsed().as_secs_f64()
         };
-        (0..3).for_each(|w| {
+        chosen.iter().for_each(|&w| {
             run(w);
         }); // warm-up: caches, thread pools, page faults
         let mut times: [Vec<f64>; 3] = Default::default();
         let start = Instant::now();
-        while start.elapsed() < budget || times[0].len() < 5 {
-            for (w, t) in times.iter_mut().enumerate() {
-                t.push(run(w));
+        while start.elapsed() < budget || times[chosen[0]].len() < 5 {
+            for &w in &chosen {
+                times[w].push(run(w));
             }
         }
         let best = std::env::var("GEMM_TABLE_STAT").is_ok_and(|v| v == "best");
-        for (w, t) in times.iter_mut().enumerate() {
+        for &w in &chosen {
+            let t = &mut times[w];
             t.sort_by(f64::total_cmp);
             let time = if best { t[0] } else { t[t.len() / 2] };
             println!("{index} {} {:.2}", IMPLS[w], p.flops() / time / 1e9);
@@ -88,7 +92,22 @@ fn measure(threads: usize) {
     }
 }
 
+/// The implementations to measure, as indices into `IMPLS`, in `IMPLS`'s
+/// order: those named in `GEMM_TABLE_IMPLS`, or all.
+fn chosen_impls() -> Vec<usize> {
+    let Ok(list) = std::env::var("GEMM_TABLE_IMPLS") else {
+        return (0..IMPLS.len()).collect();
+    };
+    let names: Vec<&str> = list.split(',').map(str::trim).collect();
+    if let Some(bad) = names.iter().find(|n| !IMPLS.contains(n)) {
+        eprintln!("GEMM_TABLE_IMPLS: {bad:?} is not one of {}", IMPLS.join(", "));
+        std::process::exit(2);
+    }
+    (0..IMPLS.len()).filter(|&w| names.contains(&IMPLS[w])).collect()
+}
+
 fn parent() {
+    chosen_impls(); // a bad list fails here, before the peak is measured
     let isa = Isa::selected();
     fn peak_of(isa: Isa) -> Option<f64> {
         fma_gflops(isa, 1.0)
@@ -143,13 +162,18 @@ fn parent() {
     );
     println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (p, r) in PRODUCTS.iter().zip(&results) {
-        if r[0][0].is_nan() {
+        if r[0].iter().all(|g| g.is_nan()) {
             continue;
         }
-        let pct = |g: f64, peak: Option<f64>| peak.map(|pk| format!("{:.0}%", 100.0 * g / pk)).unwrap_or("-".into());
+        let pct = |g: f64, peak: Option<f64>| match peak {
+            Some(pk) if !g.is_nan() => format!("{:.0}%", 100.0 * g / pk),
+            _ => "-".into(),
+        };
         let mark = |row: &[f64; 3], w: usize| {
             let best = row.iter().cloned().fold(f64::NAN, f64::max);
-            if row[w] == best {
+            if row[w].is_nan() {
+                "-".into()
+            } else if row[w] == best {
                 format!("**{:.1}**", row[w])
             } else {
                 format!("{:.1}", row[w])

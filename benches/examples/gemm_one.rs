@@ -10,6 +10,11 @@
 //! `TA`, `TB`: `N` (as stored) or `T` (transposed); `IMPL`: `ours`,
 //! `matrixmultiply` or `gemm`; `REPS`: products per timed batch. For
 //! example `39200 25 32 N N ours 100` is conv1's forward product.
+//!
+//! `GEMM_ONE_PER_CALL=1` times `REPS` single products instead and prints
+//! the spread of their GFLOP/s (10th, 50th and 90th percentile, fastest):
+//! the best of five batches hides how much one call varies, and the
+//! table's median sees it.
 
 use benches::{Operands, Product};
 use kernels::gemm::Transpose;
@@ -61,15 +66,37 @@ fn main() {
         .build_global()
         .expect("a thread pool");
     let mut ops = Operands::new(p);
+    let mut call = || match which {
+        "ours" => ops.ours(),
+        "matrixmultiply" => ops.matrixmultiply(),
+        _ => ops.gemm(rayon::current_num_threads()),
+    };
+    if std::env::var("GEMM_ONE_PER_CALL").is_ok_and(|v| v == "1") {
+        call(); // warm-up: thread pools, page faults
+        let mut rates: Vec<f64> = (0..reps)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                call();
+                p.flops() / start.elapsed().as_secs_f64() / 1e9
+            })
+            .collect();
+        rates.sort_by(f64::total_cmp);
+        let at = |q: usize| rates[(reps - 1) * q / 100];
+        println!(
+            "{} {which}, GFLOP/s of {reps} single calls: 10th percentile {:.1}, median {:.1}, 90th {:.1}, fastest {:.1}",
+            p.label(),
+            at(10),
+            at(50),
+            at(90),
+            at(100)
+        );
+        return;
+    }
     let mut best = 0.0f64;
     for _ in 0..5 {
         let start = std::time::Instant::now();
         for _ in 0..reps {
-            match which {
-                "ours" => ops.ours(),
-                "matrixmultiply" => ops.matrixmultiply(),
-                _ => ops.gemm(rayon::current_num_threads()),
-            }
+            call();
         }
         best = best.max(p.flops() * reps as f64 / start.elapsed().as_secs_f64() / 1e9);
     }
