@@ -13,7 +13,9 @@
 //!
 //! `GEMM_TABLE_FILTER=1024x` keeps the shapes whose label contains the
 //! text; `GEMM_TABLE_MS_PER_SHAPE` sets the time per shape (1500 ms by
-//! default).
+//! default); `GEMM_SCALING_BATCHES=1` also prints every batch pair
+//! (`one-thread/two-thread` GFLOP/s) to stderr, which shows the stretches
+//! when this virtual machine gives two threads no more than one core.
 
 use std::time::{Duration, Instant};
 
@@ -37,6 +39,7 @@ fn main() {
     let filter = std::env::var("GEMM_TABLE_FILTER").unwrap_or_default();
     let pool = |threads| ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     let pools = [pool(1), pool(2)];
+    let batches = std::env::var("GEMM_SCALING_BATCHES").is_ok_and(|v| v == "1");
     println!("GFLOP/s, medians over alternating batches of about {BATCH:?}; ratio = median of each");
     println!("two-thread batch's speed over the one-thread batch before it");
     println!();
@@ -65,6 +68,12 @@ fn main() {
                 one.push(gflops(t1));
                 two.push(gflops(t2));
                 ratio.push(t1 / t2);
+                if batches {
+                    eprint!("{:.0}/{:.0} ", gflops(t1), gflops(t2));
+                }
+            }
+            if batches {
+                eprintln!("<- {} {}", p.label(), if ours { "ours" } else { "gemm" });
             }
             cells.extend([median(one), median(two), median(ratio)]);
         }
