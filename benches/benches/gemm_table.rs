@@ -57,12 +57,12 @@ fn measure(threads: usize) {
             .unwrap_or(1500),
     );
     let filter = std::env::var("GEMM_TABLE_FILTER").unwrap_or_default();
+    let chosen = chosen_impls();
     for (index, &p) in PRODUCTS.iter().enumerate() {
         if !p.label().contains(&filter) {
             continue;
         }
         let mut ops = Operands::new(p);
-        let chosen = chosen_impls();
         let mut run = |which: usize| {
             let start = Instant::now();
             match which {
