@@ -3,22 +3,26 @@
 //! ```text
 //! for jc in 0..n step NC                     block of B columns
 //!   for pc in 0..k step KC                   block of depth
-//!     (the B block, KC x NC, was packed)     shared by every task, stays in L2
-//!     in parallel:
-//!       pack the next B block if needed      into a second buffer
-//!       for each task                        a block of rows x columns of C
-//!         for ir in the task's row panels    A: MR x KC where it lies, stays in L1
-//!           for jr in the task's column panels
-//!             micro-kernel: C[ir.., jr..] (MR x NR)
+//!     pack the B block (KC x NC)             shared by every task, stays in L2
+//!     for each task                          a block of rows x columns of C
+//!       for ir in the task's row panels      A: MR x KC where it lies, stays in L1
+//!         for jr in the task's column panels
+//!           micro-kernel: C[ir.., jr..] (MR x NR)
 //! ```
 //!
-//! Packing the next block beside the tasks, rather than in a phase of its
-//! own before them, lets one thread pack while the others multiply, and
-//! saves a wait for all threads per block. It matters where the packing is
-//! a large share of the work: 50 x 3136 x 1024 (the CNN's first dense
-//! layer, whose B is packed whole) on two threads went from 101 to 115
-//! GFLOP/s (`examples/gemm_one`, medians of six alternating runs); 1024³
-//! and 512³ stayed as they were.
+//! On one thread that is the order of the work. On several, the panels of
+//! each block and its tasks are items that the threads take in that order
+//! (`pipeline`), the next block's panels just before the current block's
+//! tasks, each item waiting only for what it needs: a thread that finishes
+//! the last tasks of a block goes on to the next block instead of waiting
+//! for the others. Measured against the previous driver, where each block
+//! was a rayon loop with the next block packed beside it (`rayon::join`)
+//! and a wait for all threads at its end, on two threads (`examples/gemm_one`,
+//! best of five batches, three alternating runs, a busy hour): 50 x 3136 x
+//! 1024 85.8-98.1 -> 71.4-134.1 GFLOP/s (two of three ahead, up to 40%),
+//! 512³ 174.5-183.3 -> 187.0-196.1, 1024³ 167.1-177.4 -> 172.0-178.9; and
+//! two threads over one at 1024³ (`--bench gemm_scaling`, five alternating
+//! runs) 1.73, 1.28, 1.91, 1.80, 1.61 -> 1.87, 1.88, 1.99, 1.74, 1.93.
 //!
 //! The micro-kernel only broadcasts single elements of A, which it can read
 //! through any strides, so A is read where it lies (row-major or
@@ -39,13 +43,12 @@
 
 use std::cell::RefCell;
 
-use rayon::prelude::*;
-
 use super::kernel::MicroKernel;
 use super::pack::{Operand, pack_a};
 use super::params::{
     KC, NC, PACK_B_MIN_ROWS, PACK_B_MIN_STRIDE, PARALLEL_THRESHOLD, TARGET_ROW_TASKS, TASK_COL_PANELS, TASK_ROW_PANELS,
 };
+use super::pipeline;
 
 /// 64-byte aligned storage, so that packed panels start on cache lines.
 #[derive(Clone, Copy)]
@@ -87,8 +90,10 @@ fn with_buf<R>(key: &'static std::thread::LocalKey<RefCell<AlignedBuf>>, f: impl
 /// C's base pointer, shared by tasks that write disjoint tiles.
 #[derive(Clone, Copy)]
 struct TilePtr(*mut f32);
-// SAFETY: tasks write disjoint tiles of C (see `gemm`), so sharing the
-// pointer between threads cannot race.
+// SAFETY: the tasks of a block write disjoint tiles of C (see `gemm`), and
+// a task of the next depth block, which writes the same tiles as the same
+// task of this one, starts only after it has finished (`pipeline`), so
+// sharing the pointer between threads cannot race.
 unsafe impl Send for TilePtr {}
 // SAFETY: as above.
 unsafe impl Sync for TilePtr {}
@@ -144,20 +149,23 @@ pub fn gemm<K: MicroKernel>(
     // at the right edge.
     let first_packed = |blk: &Block| if b_direct { blk.nc / K::NR } else { 0 };
     let packed_len = |blk: &Block| (blk.nc.div_ceil(K::NR) - first_packed(blk)) * blk.kc * K::NR;
-    let pack = |blk: &Block, packed: &mut [f32]| {
-        let first = first_packed(blk);
-        let pack_panel = |(j, dst): (usize, &mut [f32])| {
-            let col = (first + j) * K::NR;
-            K::pack_b(&b, blk.pc, blk.kc, blk.jc + col, K::NR.min(blk.nc - col), dst);
-        };
-        let packed = &mut packed[..packed_len(blk)];
-        if parallel && packed.len() > blk.kc * K::NR {
-            packed.par_chunks_mut(blk.kc * K::NR).enumerate().for_each(pack_panel);
-        } else {
-            packed.chunks_mut(blk.kc * K::NR).enumerate().for_each(pack_panel);
-        }
+    // Panel `j` of the packed part of block `blk`.
+    let pack_panel = |blk: &Block, j: usize, dst: &mut [f32]| {
+        let col = (first_packed(blk) + j) * K::NR;
+        K::pack_b(&b, blk.pc, blk.kc, blk.jc + col, K::NR.min(blk.nc - col), dst);
     };
-    let multiply = |blk: &Block, packed: &[f32]| {
+    let pack = |blk: &Block, packed: &mut [f32]| {
+        let panel_len = blk.kc * K::NR;
+        packed[..packed_len(blk)]
+            .chunks_mut(panel_len)
+            .enumerate()
+            .for_each(|(j, dst)| pack_panel(blk, j, dst));
+    };
+    let row_tasks = m.div_ceil(task_rows);
+    let tasks_of = |blk: &Block| row_tasks * blk.nc.div_ceil(task_cols);
+    // Task `t` of block `blk`: its tiles of C, multiplied by the block of B
+    // packed in `packed`.
+    let task_of = |blk: &Block, packed: &[f32], t: usize| {
         let Block { jc, nc, pc, kc } = *blk;
         let beta = if pc == 0 { beta } else { 1.0 };
         let first_packed = first_packed(blk);
@@ -168,9 +176,7 @@ pub fn gemm<K: MicroKernel>(
                 (&packed[(j - first_packed) * kc * K::NR..], K::NR)
             }
         };
-        let row_tasks = m.div_ceil(task_rows);
-        let tasks = row_tasks * nc.div_ceil(task_cols);
-        let task = |t: usize| {
+        {
             let (row0, col0) = ((t % row_tasks) * task_rows, (t / row_tasks) * task_cols);
             let (rows, cols) = (task_rows.min(m - row0), task_cols.min(nc - col0));
             with_buf(&A_PANEL, |abuf| {
@@ -197,7 +203,7 @@ pub fn gemm<K: MicroKernel>(
                         let (b_panel, rs_b) = b_panel(jr / K::NR);
                         // SAFETY: the tile (ir.., jc + jr..) of mr x nr is
                         // inside C (ir + mr <= m, jc + jr + nr <= n), and
-                        // no other task writes it.
+                        // no other task writes it meanwhile (see `TilePtr`).
                         unsafe {
                             tile::<K>(
                                 kc,
@@ -219,47 +225,30 @@ pub fn gemm<K: MicroKernel>(
                 }
             })
         };
-        if parallel && tasks > 1 {
-            // One task per rayon job. Left to itself rayon splits the range
-            // into a few long runs of tasks, and a thread that finishes early
-            // can take no part of a run already started, so it waits at the
-            // end of each block: 6-8% of two threads' time on 1024³, against
-            // 2-5% one task at a time (timed per thread in a throwaway
-            // instrumented build). The GFLOP/s of `examples/gemm_one` on two
-            // threads hardly see it (medians of alternating runs: 1024³
-            // 203.7 -> 203.8 over twelve, 512³ 205 -> 207 and conv1's
-            // 39200 x 25 x 32 191 -> 196 over six).
-            (0..tasks).into_par_iter().with_max_len(1).for_each(task);
-        } else {
-            (0..tasks).for_each(task);
-        }
     };
-    // Two buffers: while the tasks multiply one block, the next one is
-    // packed into the other, by the calling thread while the others start
-    // on the tasks (`rayon::join`; it joins them when done), so packing
-    // costs no phase of its own and no wait for all threads between it and
-    // the multiplying.
     let block_len = blocks.clone().map(|blk| packed_len(&blk)).max().unwrap_or(0);
     with_buf(&B_BLOCK, |bbuf| {
-        let (mut current, mut next) = bbuf.get(2 * block_len).split_at_mut(block_len);
-        let mut blocks = blocks.peekable();
-        if let Some(first) = blocks.peek() {
-            pack(first, current);
-        }
-        while let Some(blk) = blocks.next() {
-            let following = blocks.peek().copied();
-            let mut pack_next = || {
-                if let Some(following) = following {
-                    pack(&following, next)
-                }
-            };
-            if parallel {
-                rayon::join(pack_next, || multiply(&blk, current));
-            } else {
-                multiply(&blk, current);
-                pack_next();
+        if parallel {
+            let blocks: Vec<Block> = blocks.collect();
+            let stages: Vec<pipeline::Block> = blocks
+                .iter()
+                .map(|blk| pipeline::Block {
+                    panels: packed_len(blk) / (blk.kc * K::NR),
+                    panel_len: blk.kc * K::NR,
+                    tasks: tasks_of(blk),
+                    continues_previous: blk.pc > 0,
+                })
+                .collect();
+            let pack = |i: usize, j: usize, dst: &mut [f32]| pack_panel(&blocks[i], j, dst);
+            let task = |i: usize, t: usize, packed: &[f32]| task_of(&blocks[i], packed, t);
+            let buffer = bbuf.get(pipeline::BUFFERS * block_len);
+            pipeline::run(&stages, buffer, block_len, &pack, &task);
+        } else {
+            let packed = bbuf.get(block_len);
+            for blk in blocks {
+                pack(&blk, packed);
+                (0..tasks_of(&blk)).for_each(|t| task_of(&blk, packed, t));
             }
-            std::mem::swap(&mut current, &mut next);
         }
     })
 }

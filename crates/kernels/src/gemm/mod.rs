@@ -27,6 +27,7 @@ mod kernel;
 mod narrow;
 mod pack;
 pub mod params;
+mod pipeline;
 mod portable;
 mod reference;
 #[cfg(target_arch = "x86_64")]
