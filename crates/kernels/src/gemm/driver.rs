@@ -176,55 +176,53 @@ pub fn gemm<K: MicroKernel>(
                 (&packed[(j - first_packed) * kc * K::NR..], K::NR)
             }
         };
-        {
-            let (row0, col0) = ((t % row_tasks) * task_rows, (t / row_tasks) * task_cols);
-            let (rows, cols) = (task_rows.min(m - row0), task_cols.min(nc - col0));
-            with_buf(&A_PANEL, |abuf| {
-                let panel_buf = abuf.get(kc * K::MR);
-                for ir in (row0..row0 + rows).step_by(K::MR) {
-                    let mr = K::MR.min(m - ir);
-                    // A's panel where it lies; for the last rows of A, a
-                    // copy padded with zero rows so that the kernel's MR
-                    // rows are always readable.
-                    let (a_panel, rs_a, cs_a) = if mr < K::MR {
-                        pack_a(&a, ir, mr, pc, kc, K::MR, panel_buf);
-                        (&panel_buf[..], 1, K::MR)
-                    } else {
-                        (
-                            &a.data[ir * a.row_stride + pc * a.col_stride..],
-                            a.row_stride,
-                            a.col_stride,
+        let (row0, col0) = ((t % row_tasks) * task_rows, (t / row_tasks) * task_cols);
+        let (rows, cols) = (task_rows.min(m - row0), task_cols.min(nc - col0));
+        with_buf(&A_PANEL, |abuf| {
+            let panel_buf = abuf.get(kc * K::MR);
+            for ir in (row0..row0 + rows).step_by(K::MR) {
+                let mr = K::MR.min(m - ir);
+                // A's panel where it lies; for the last rows of A, a
+                // copy padded with zero rows so that the kernel's MR
+                // rows are always readable.
+                let (a_panel, rs_a, cs_a) = if mr < K::MR {
+                    pack_a(&a, ir, mr, pc, kc, K::MR, panel_buf);
+                    (&panel_buf[..], 1, K::MR)
+                } else {
+                    (
+                        &a.data[ir * a.row_stride + pc * a.col_stride..],
+                        a.row_stride,
+                        a.col_stride,
+                    )
+                };
+                debug_assert!(a_panel.len() > (K::MR - 1) * rs_a + (kc - 1) * cs_a);
+                prefetch_a_ahead::<K>(&a, ir, pc, kc);
+                for jr in (col0..col0 + cols).step_by(K::NR) {
+                    let nr = K::NR.min(nc - jr);
+                    let (b_panel, rs_b) = b_panel(jr / K::NR);
+                    // SAFETY: the tile (ir.., jc + jr..) of mr x nr is
+                    // inside C (ir + mr <= m, jc + jr + nr <= n), and
+                    // no other task writes it meanwhile (see `TilePtr`).
+                    unsafe {
+                        tile::<K>(
+                            kc,
+                            a_panel,
+                            rs_a,
+                            cs_a,
+                            b_panel,
+                            rs_b,
+                            c_ptr,
+                            ir * ldc + jc + jr,
+                            ldc,
+                            mr,
+                            nr,
+                            alpha,
+                            beta,
                         )
                     };
-                    debug_assert!(a_panel.len() > (K::MR - 1) * rs_a + (kc - 1) * cs_a);
-                    prefetch_a_ahead::<K>(&a, ir, pc, kc);
-                    for jr in (col0..col0 + cols).step_by(K::NR) {
-                        let nr = K::NR.min(nc - jr);
-                        let (b_panel, rs_b) = b_panel(jr / K::NR);
-                        // SAFETY: the tile (ir.., jc + jr..) of mr x nr is
-                        // inside C (ir + mr <= m, jc + jr + nr <= n), and
-                        // no other task writes it meanwhile (see `TilePtr`).
-                        unsafe {
-                            tile::<K>(
-                                kc,
-                                a_panel,
-                                rs_a,
-                                cs_a,
-                                b_panel,
-                                rs_b,
-                                c_ptr,
-                                ir * ldc + jc + jr,
-                                ldc,
-                                mr,
-                                nr,
-                                alpha,
-                                beta,
-                            )
-                        };
-                    }
                 }
-            })
-        };
+            }
+        })
     };
     let block_len = blocks.clone().map(|blk| packed_len(&blk)).max().unwrap_or(0);
     with_buf(&B_BLOCK, |bbuf| {
