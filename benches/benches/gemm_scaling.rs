@@ -30,13 +30,7 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo bench -- --list` asks harness-less benches for nothing
     }
-    let budget = Duration::from_millis(
-        std::env::var("GEMM_TABLE_MS_PER_SHAPE")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1500),
-    );
-    let filter = std::env::var("GEMM_TABLE_FILTER").unwrap_or_default();
+    let (budget, filter) = benches::table_settings();
     let pool = |threads| ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     let pools = [pool(1), pool(2)];
     let batches = std::env::var("GEMM_SCALING_BATCHES").is_ok_and(|v| v == "1");

@@ -18,7 +18,7 @@
 //! process.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use benches::{Operands, PRODUCTS};
 use kernels::gemm::Isa;
@@ -50,13 +50,7 @@ fn child(threads: usize) {
 }
 
 fn measure(threads: usize) {
-    let budget = Duration::from_millis(
-        std::env::var("GEMM_TABLE_MS_PER_SHAPE")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1500),
-    );
-    let filter = std::env::var("GEMM_TABLE_FILTER").unwrap_or_default();
+    let (budget, filter) = benches::table_settings();
     let chosen = chosen_impls();
     for (index, &p) in PRODUCTS.iter().enumerate() {
         if !p.label().contains(&filter) {

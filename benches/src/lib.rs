@@ -193,3 +193,17 @@ impl Operands {
         }
     }
 }
+
+/// The time per shape of the GEMM benches, from `GEMM_TABLE_MS_PER_SHAPE`
+/// (1500 ms by default), and the text a shape's label must contain, from
+/// `GEMM_TABLE_FILTER` (none by default).
+pub fn table_settings() -> (std::time::Duration, String) {
+    let ms = std::env::var("GEMM_TABLE_MS_PER_SHAPE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1500);
+    (
+        std::time::Duration::from_millis(ms),
+        std::env::var("GEMM_TABLE_FILTER").unwrap_or_default(),
+    )
+}
