@@ -81,3 +81,107 @@ fn quick_ladder_is_the_same_on_one_and_two_threads() {
     let again = ladder(&dir.path().join("one"), "2", "D4", &data);
     assert_eq!(figures(&again), figures(&one));
 }
+
+fn xtask(args: &[&str], threads: &str, data: &Path) {
+    let status = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .env("RAYON_NUM_THREADS", threads)
+        .status()
+        .unwrap();
+    assert!(status.success(), "xtask {args:?}");
+}
+
+/// The files of a ladder's output folder, with wall times and thread
+/// counts (the only things that may differ) taken out.
+fn outputs(dir: &Path) -> Vec<(String, String)> {
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("ladder.json")).unwrap()).unwrap();
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                map.remove("seconds");
+                map.remove("threads");
+                map.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut json);
+    // The time column and the minutes of runs in the table.
+    let md: String = std::fs::read_to_string(dir.join("ladder.md"))
+        .unwrap()
+        .lines()
+        .map(|line| {
+            line.split(" | ")
+                .filter(|cell| !cell.ends_with(" s"))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        })
+        .map(|line| match line.find(" minutes of runs") {
+            Some(end) => line[end..].to_string(),
+            None => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut files = vec![
+        ("ladder.json".to_string(), json.to_string()),
+        ("ladder.md".to_string(), md),
+    ];
+    for plot in ["a-cost.svg", "d-accuracy.svg", "xor.svg", "trajectories.svg"] {
+        files.push((
+            plot.to_string(),
+            std::fs::read_to_string(dir.join("plots").join(plot)).unwrap(),
+        ));
+    }
+    files
+}
+
+/// Three shards, on one, two and one threads, merged, give the files of
+/// one whole run (wall times aside); a missing or doubled part is refused.
+#[test]
+fn shards_merge_into_the_whole_run() {
+    let Some(data) = data() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let rungs = "A0,D4,E1";
+    xtask(
+        &["ladder", "--quick", "--rungs", rungs, "--out", &path("whole")],
+        "2",
+        &data,
+    );
+    for (i, threads) in [(1, "1"), (2, "2"), (3, "1")] {
+        let shard = format!("{i}/3");
+        let out = path(&format!("part{i}"));
+        xtask(
+            &["ladder", "--quick", "--rungs", rungs, "--shard", &shard, "--out", &out],
+            threads,
+            &data,
+        );
+        assert!(dir.path().join(format!("part{i}/part-{i}-of-3.json")).exists());
+    }
+    let (p1, p2, p3) = (path("part1"), path("part2"), path("part3"));
+    xtask(
+        &["ladder", "--quick", "--merge", &p1, &p2, &p3, "--out", &path("merged")],
+        "2",
+        &data,
+    );
+    assert_eq!(outputs(&dir.path().join("merged")), outputs(&dir.path().join("whole")));
+
+    let refused = |parts: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+            .args(["ladder", "--quick", "--merge"])
+            .args(parts)
+            .args(["--out", &path("refused")])
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{parts:?} merged");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    assert!(refused(&[&p1, &p3]).contains("part 2 of 3 missing"));
+    assert!(refused(&[&p1, &p1, &p2, &p3]).contains("are both part 1"));
+}

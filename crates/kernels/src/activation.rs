@@ -59,12 +59,7 @@ pub fn relu_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
 /// overflows nor loses precision for large `|x|`.
 #[inline]
 pub fn sigmoid(x: f32) -> f32 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
+    crate::math::sigmoid(x)
 }
 
 /// `y = sigmoid(x)`.
@@ -79,7 +74,7 @@ pub fn sigmoid_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
 
 /// `y = tanh(x)`.
 pub fn tanh_forward(x: &[f32], y: &mut [f32]) {
-    map(x, y, |xi| xi.tanh());
+    map(x, y, crate::math::tanh);
 }
 
 /// `dx = dy * (1 - y²)`.

@@ -10,6 +10,7 @@
 //! - [`activation`]: ReLU and sigmoid, forward and backward.
 //! - [`softmax`]: softmax with cross-entropy, forward and backward.
 //! - [`vector`]: bias add, column sums, scaling.
+//! - [`math`]: our own exp, ln, tanh, sigmoid, sin/cos (the same bits on every CPU).
 //! - [`denormals`]: flush-to-zero for the threads that train.
 //! - [`peak`]: this machine's peak FMA rate, to quote speeds against.
 
@@ -17,6 +18,7 @@ pub mod activation;
 pub mod conv;
 pub mod denormals;
 pub mod gemm;
+pub mod math;
 pub mod peak;
 pub mod pool;
 pub mod softmax;

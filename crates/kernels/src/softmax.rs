@@ -23,12 +23,12 @@ pub fn softmax_cross_entropy_forward(logits: &[f32], labels: &[u8], classes: usi
         let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut sum = 0.0f32;
         for (pi, &zi) in p.iter_mut().zip(z) {
-            *pi = (zi - max).exp();
+            *pi = crate::math::exp(zi - max);
             sum += *pi;
         }
         let inv = 1.0 / sum;
         p.iter_mut().for_each(|pi| *pi *= inv);
-        total += (sum.ln() - (z[label] - max)) as f64;
+        total += (crate::math::ln(sum) - (z[label] - max)) as f64;
     }
     total
 }
@@ -76,7 +76,7 @@ pub fn sigmoid_cross_entropy_forward(logits: &[f32], targets: &[f32], probs: &mu
     for ((p, &z), &y) in probs.iter_mut().zip(logits).zip(targets) {
         *p = crate::activation::sigmoid(z);
         // ln(1 + e^z) = max(z, 0) + ln(1 + e^-|z|)
-        let softplus = z.max(0.0) as f64 + (-(z.abs() as f64)).exp().ln_1p();
+        let softplus = z.max(0.0) as f64 + crate::math::ln_1p(crate::math::exp(-z.abs())) as f64;
         total += softplus - (y * z) as f64;
     }
     total

@@ -1,7 +1,8 @@
 //! Every GEMM kernel (portable, AVX2, AVX-512, each forced) against an f64
 //! triple loop: random shapes from 1 to 300, both transposes, alpha and
 //! beta, leading dimensions wider than the rows. Also: results that do not
-//! depend on the number of threads.
+//! depend on the number of threads, and every kernel giving the same bits
+//! as every other (one arithmetic for every instruction set).
 //!
 //! A kernel this CPU lacks is skipped with a printed reason, unless
 //! `MNIST_REQUIRE_KERNELS` is set (CI sets it), where it fails.
@@ -191,6 +192,50 @@ proptest! {
     }
 }
 
+/// Random shapes for the identical-bits test: half of them narrow (n <= 16,
+/// the dot-product path), the others through the blocked path's edges.
+fn same_bits_strategy() -> impl Strategy<Value = Case> {
+    (
+        (1usize..200, prop_oneof![1usize..=16, 17usize..300], 1usize..600),
+        (transpose(), transpose()),
+        [0usize..4, 0usize..4, 0usize..4],
+        prop_oneof![Just(1.0f32), -2.0f32..2.0],
+        prop_oneof![Just(0.0f32), Just(1.0), -2.0f32..2.0],
+        any::<u64>(),
+    )
+        .prop_map(|((m, n, k), (ta, tb), pads, alpha, beta, seed)| Case::new(ta, tb, m, n, k, pads, alpha, beta, seed))
+}
+
+/// Asserts that every kernel this CPU has gives `case` the portable
+/// kernel's bits exactly.
+fn assert_same_bits(case: &Case) -> Result<(), TestCaseError> {
+    let bits = |c: Vec<f32>| c.into_iter().map(f32::to_bits).collect::<Vec<u32>>();
+    let portable = bits(case.run(Isa::Portable));
+    for isa in [Isa::Avx2, Isa::Avx512].into_iter().filter(|&isa| supported(isa)) {
+        let got = bits(case.run(isa));
+        let first = got.iter().zip(&portable).position(|(g, p)| g != p);
+        prop_assert!(
+            first.is_none(),
+            "{} differs from portable at C[{}] ({:?}): {} vs {}",
+            isa.name(),
+            first.unwrap_or(0),
+            case,
+            f32::from_bits(got[first.unwrap_or(0)]),
+            f32::from_bits(portable[first.unwrap_or(0)])
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn every_kernel_gives_the_same_bits(case in same_bits_strategy()) {
+        assert_same_bits(&case)?;
+    }
+}
+
 /// Shapes that cross every block boundary (KC = 256, NC = 512) and every
 /// edge (not multiples of MR or NR), plus the training shapes' edges.
 /// (37, 1100, 300) and (3, 2000, 5) have few rows and a row-major B whose
@@ -228,6 +273,7 @@ fn block_and_edge_boundaries() {
             ] {
                 let case = Case::new(ta, tb, m, n, k, [1, 0, 2], 1.0, 0.5, (m * n * k) as u64);
                 check_isa(isa, &case).unwrap();
+                assert_same_bits(&case).unwrap();
             }
         }
     }

@@ -101,8 +101,10 @@ impl Augment {
 
         // Where each output pixel samples the source: the inverse of
         // x' = S(scale) Sh(shear) R(angle) (x - c) + c + t.
-        let (sin, cos) = angle.sin_cos();
-        let tan = shear.tan();
+        // Our own sin, cos and tan, not libm's: the same bits on every machine.
+        let (sin, cos) = kernels::math::sin_cos(angle as f64);
+        let (sin, cos) = (sin as f32, cos as f32);
+        let tan = kernels::math::tan(shear as f64) as f32;
         // Forward matrix M = scale * [[1, tan], [0, 1]] * [[cos, -sin], [sin, cos]].
         let m = [
             scale * (cos + tan * sin),
@@ -176,7 +178,7 @@ fn smooth(field: &mut [f32], sigma: f32) {
     }
     let radius = (3.0 * sigma).ceil() as isize;
     let kernel: Vec<f32> = (-radius..=radius)
-        .map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp())
+        .map(|i| kernels::math::exp(-(i * i) as f32 / (2.0 * sigma * sigma)))
         .collect();
     let total: f32 = kernel.iter().sum();
     let n = IMAGE_SIDE as isize;

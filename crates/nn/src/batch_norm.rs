@@ -96,10 +96,10 @@ impl Layer for BatchNorm {
                 }
                 mean.iter_mut().for_each(|m| *m /= n as f64);
                 for row in input.data().chunks_exact(d) {
-                    var.iter_mut()
-                        .zip(row)
-                        .zip(&mean)
-                        .for_each(|((v, &x), &m)| *v += (x as f64 - m).powi(2));
+                    var.iter_mut().zip(row).zip(&mean).for_each(|((v, &x), &m)| {
+                        let d = x as f64 - m;
+                        *v += d * d;
+                    });
                 }
                 var.iter_mut().for_each(|v| *v /= n as f64);
                 for j in 0..d {

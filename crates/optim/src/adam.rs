@@ -179,8 +179,8 @@ impl Optimizer for Adam {
             value.iter_mut().for_each(|w| *w *= shrink);
         }
         // Bias corrections in f64: beta^t for large t underflows gracefully.
-        let c1 = 1.0 - (beta1 as f64).powi(self.step);
-        let c2 = 1.0 - (beta2 as f64).powi(self.step);
+        let c1 = 1.0 - crate::pow::powi(beta1 as f64, self.step);
+        let c2 = 1.0 - crate::pow::powi(beta2 as f64, self.step);
         let (step_size, eps) = match correction {
             BiasCorrection::StepSize => ((lr as f64 * c2.sqrt() / c1) as f32, epsilon),
             // lr m̂ / (sqrt(v̂) + eps) = (lr sqrt(c2) / c1) m / (sqrt(v) + eps sqrt(c2))

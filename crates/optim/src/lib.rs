@@ -21,6 +21,7 @@ mod adam;
 mod gradient_descent;
 mod momentum;
 mod parallel;
+mod pow;
 mod rmsprop;
 mod schedule;
 mod state;

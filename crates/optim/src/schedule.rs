@@ -41,14 +41,16 @@ impl Schedule {
     pub fn rate(&self, lr: f32, t: usize) -> f32 {
         match *self {
             Schedule::Constant => lr,
-            Schedule::Step { every, gamma } => lr * gamma.powi((t / every.max(1)) as i32),
-            Schedule::Exponential { gamma } => lr * gamma.powi(t as i32),
+            Schedule::Step { every, gamma } => lr * crate::pow::powi(gamma, (t / every.max(1)) as i32),
+            Schedule::Exponential { gamma } => lr * crate::pow::powi(gamma, t as i32),
             Schedule::Cosine { total, min } => {
                 if t >= total {
                     min
                 } else {
                     let progress = t as f32 / total.max(1) as f32;
-                    min + (lr - min) * 0.5 * (1.0 + (std::f32::consts::PI * progress).cos())
+                    // Our own cosine, not libm's, so the rate has the same bits everywhere.
+                    let cos = kernels::math::sin_cos((std::f32::consts::PI * progress) as f64).1 as f32;
+                    min + (lr - min) * 0.5 * (1.0 + cos)
                 }
             }
             Schedule::Warmup { warmup } => {

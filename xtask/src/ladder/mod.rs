@@ -1,12 +1,14 @@
 //! `cargo xtask ladder`: reruns the tutorials' experiments (ladder.toml)
 //! through the `train` crate, seed by seed, and writes the table, the JSON
-//! and the plots.
+//! and the plots; or one part of those runs (`--shard I/N`), or the table
+//! from parts run anywhere (`--merge`).
 
 mod config;
 mod plots;
 mod reference;
 mod report;
 mod runner;
+mod shard;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -51,6 +53,15 @@ pub struct LadderArgs {
     /// --out, with the texts (briefs, explanations) of the current ladder.toml.
     #[arg(long)]
     report_only: bool,
+    /// Run only the I-th of N parts of the runs (e.g. 2/3, one per machine
+    /// or job of an array) and write them as --out/part-I-of-N.json
+    /// [default --out: results/parts, or target/ladder-quick/parts].
+    #[arg(long, value_name = "I/N", conflicts_with_all = ["report_only", "merge"])]
+    shard: Option<shard::Shard>,
+    /// Run nothing: combine the parts in these folders (or files), written
+    /// by --shard with the same other flags, into --out as one whole run.
+    #[arg(long, value_name = "DIR", num_args = 1.., conflicts_with_all = ["report_only", "rungs", "seeds"])]
+    merge: Vec<PathBuf>,
 }
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -64,15 +75,30 @@ pub fn run(args: &LadderArgs) -> Result<(), Error> {
             return Err(format!("no rung {id:?} in {}: {}", args.config.display(), ids.join(", ")).into());
         }
     }
+    let default_out = PathBuf::from(if args.quick { "target/ladder-quick" } else { "results" });
+    if !args.merge.is_empty() {
+        let results = shard::read_parts(&args.merge)?;
+        let quick = results.iter().any(|r| r.quick);
+        if quick != args.quick {
+            return Err(format!(
+                "--merge: the parts were run {} --quick; give the same flag here",
+                if quick { "with" } else { "without" }
+            )
+            .into());
+        }
+        let out = args.out.clone().unwrap_or(default_out);
+        return write_results(args, &ladder, &out, results);
+    }
     let chosen: Vec<&config::Rung> = ladder
         .rungs
         .iter()
         .filter(|r| !args.report_only && (args.rungs.is_empty() || args.rungs.contains(&r.id)))
         .collect();
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(if args.quick { "target/ladder-quick" } else { "results" }));
+    let out = match (&args.out, args.shard) {
+        (Some(out), _) => out.clone(),
+        (None, Some(_)) => default_out.join("parts"),
+        (None, None) => default_out,
+    };
     let seeds_of = |rung: &config::Rung| -> u64 {
         match (args.seeds, args.quick, rung.data) {
             (Some(n), ..) => n,
@@ -132,12 +158,30 @@ pub fn run(args: &LadderArgs) -> Result<(), Error> {
             + data.train.len()
             + data.test.len()
             + data.validation.len()) as f64;
-        work.push(runner::work(&net, images, evaluated) * seeds_of(rung) as f64);
+        work.push(runner::work(&net, images, evaluated));
     }
-    let total_work: f64 = work.iter().sum();
+    // Every run of the whole, in ladder order; a shard keeps its own.
+    let plan: Vec<(usize, u64)> = chosen
+        .iter()
+        .enumerate()
+        .flat_map(|(r, rung)| (1..=seeds_of(rung)).map(move |seed| (r, seed)))
+        .collect();
+    let plan: Vec<(usize, u64)> = match args.shard {
+        None => plan,
+        Some(s) => {
+            let run_work: Vec<f64> = plan.iter().map(|&(r, _)| work[r]).collect();
+            let part = shard::assign(&run_work, s.of);
+            plan.into_iter()
+                .zip(part)
+                .filter(|&(_, p)| p + 1 == s.index)
+                .map(|(run, _)| run)
+                .collect()
+        }
+    };
+    let total_work: f64 = plan.iter().map(|&(r, _)| work[r]).sum();
 
     let multi = MultiProgress::new();
-    let overall = multi.add(ProgressBar::new(chosen.iter().map(|r| seeds_of(r)).sum()));
+    let overall = multi.add(ProgressBar::new(plan.len() as u64));
     overall.set_style(
         ProgressStyle::with_template("ladder [{bar:30}] {pos}/{len} runs, {elapsed} elapsed, {msg}")
             .expect("a valid template")
@@ -151,13 +195,13 @@ pub fn run(args: &LadderArgs) -> Result<(), Error> {
         }
     };
     let started = Instant::now();
-    let mut results = Vec::new();
+    let mut finished: Vec<(usize, runner::Run)> = Vec::new();
     let mut work_done = 0.0;
-    for (rung, rung_work) in chosen.iter().zip(&work) {
+    for &(r, seed) in &plan {
+        let rung = chosen[r];
         let seeds = seeds_of(rung);
         let data = data_of(rung);
-        let mut runs = Vec::new();
-        for seed in 1..=seeds {
+        {
             let left = if work_done > 0.0 {
                 let rate = work_done / started.elapsed().as_secs_f64();
                 format!("about {:.0} min left", (total_work - work_done) / rate / 60.0)
@@ -172,20 +216,56 @@ pub fn run(args: &LadderArgs) -> Result<(), Error> {
                 "{} seed {seed}: test {:.4}, train {:.4} ({:.1} s)",
                 rung.id, run.test.accuracy, run.train.accuracy, run.seconds
             ));
-            runs.push(run);
-            work_done += rung_work / seeds as f64;
+            finished.push((r, run));
+            work_done += work[r];
             overall.inc(1);
         }
-        results.push(RungResult {
-            rung: (*rung).clone(),
-            quick: args.quick,
-            runs,
-        });
     }
     overall.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
+    eprintln!("ran {} runs in {:.1} min", plan.len(), seconds / 60.0);
 
-    let results = merge(&out, &ladder, results, args.quick)?;
+    if let Some(s) = args.shard {
+        let part = shard::Part {
+            shard: s.index,
+            of: s.of,
+            quick: args.quick,
+            plan: chosen.iter().map(|r| (r.id.clone(), seeds_of(r))).collect(),
+            runs: finished
+                .into_iter()
+                .map(|(r, run)| shard::PartRun {
+                    rung: chosen[r].clone(),
+                    run,
+                })
+                .collect(),
+        };
+        let path = shard::write_part(&out, &part)?;
+        eprintln!(
+            "wrote {}; when every part is done: cargo xtask ladder --merge DIR...",
+            path.display()
+        );
+        return Ok(());
+    }
+    let results = chosen
+        .iter()
+        .enumerate()
+        .map(|(r, rung)| RungResult {
+            rung: (*rung).clone(),
+            quick: args.quick,
+            runs: finished
+                .iter()
+                .filter(|(f, _)| *f == r)
+                .map(|(_, run)| run.clone())
+                .collect(),
+        })
+        .collect();
+    write_results(args, &ladder, &out, results)
+}
+
+/// Writes ladder.md, ladder.json and the plots into `out` for `fresh`
+/// results and those of the other rungs already there.
+fn write_results(args: &LadderArgs, ladder: &Ladder, out: &Path, fresh: Vec<RungResult>) -> Result<(), Error> {
+    let results = merge(out, ladder, fresh, args.quick)?;
     let command = if args.quick {
         "cargo xtask ladder --quick".to_string()
     } else {
@@ -193,13 +273,14 @@ pub fn run(args: &LadderArgs) -> Result<(), Error> {
     };
     let total: f64 = results.iter().map(|r| r.seconds()).sum();
     print_table(&results);
-    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let md = report::markdown(&results, &ladder.claims, &command, total);
     write(&out.join("ladder.md"), md.as_bytes())?;
+    // No thread count here: each run records its own, and none of the
+    // figures depends on it.
     let json = serde_json::json!({
         "command": command,
         "quick": args.quick,
-        "threads": rayon::current_num_threads(),
         "seconds": total,
         "rungs": results,
     });
@@ -210,12 +291,7 @@ pub fn run(args: &LadderArgs) -> Result<(), Error> {
     let reference = reference::Reference::load_beside(&args.config)?;
     plots::write_all(&out.join("plots"), &results, &ladder.trajectories, reference.as_ref())
         .map_err(|e| e.to_string())?;
-    eprintln!(
-        "ran {} rungs in {:.1} min; wrote {}",
-        chosen.len(),
-        seconds / 60.0,
-        out.join("ladder.md").display()
-    );
+    eprintln!("wrote {}", out.join("ladder.md").display());
     Ok(())
 }
 

@@ -308,6 +308,7 @@ mod tests {
                     test: m(a),
                     validation: None,
                     seconds: 1.0,
+                    threads: 1,
                     history: History::default(),
                 })
                 .collect(),

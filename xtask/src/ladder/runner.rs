@@ -23,6 +23,10 @@ pub struct Run {
     pub validation: Option<Metrics>,
     /// Wall time, training and evaluation, seconds.
     pub seconds: f64,
+    /// Threads it ran on (no figure depends on it; 0 in files that predate
+    /// this field).
+    #[serde(default)]
+    pub threads: usize,
     /// The per-epoch (or per-report) history.
     pub history: History,
 }
@@ -124,6 +128,7 @@ pub fn run(
         test,
         validation,
         seconds: started.elapsed().as_secs_f64(),
+        threads: rayon::current_num_threads(),
         history,
     })
 }

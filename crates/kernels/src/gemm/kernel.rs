@@ -105,10 +105,18 @@ unsafe fn write_back(
         // SAFETY: row r of the tile is inside C (the caller's contract).
         let row = unsafe { std::slice::from_raw_parts_mut(c.add(r * ldc), nr) };
         let ab = &tile[r * ld_tile..r * ld_tile + nr];
+        // The full tiles' epilogue, exactly: alpha AB rounded once (exact
+        // when alpha = 1), then one fused beta C + that. With beta = 1 (every
+        // depth block after the first) the fused and the plain sum are the
+        // same, and the plain one needs no FMA instruction here.
         if beta == 0.0 {
             row.iter_mut().zip(ab).for_each(|(c, &ab)| *c = alpha * ab);
+        } else if beta == 1.0 {
+            row.iter_mut().zip(ab).for_each(|(c, &ab)| *c += alpha * ab);
         } else {
-            row.iter_mut().zip(ab).for_each(|(c, &ab)| *c = alpha * ab + beta * *c);
+            row.iter_mut()
+                .zip(ab)
+                .for_each(|(c, &ab)| *c = c.mul_add(beta, alpha * ab));
         }
     }
 }

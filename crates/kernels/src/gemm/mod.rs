@@ -14,7 +14,8 @@
 //! - `pack.rs`: packing; `params.rs`: the blocking constants and why;
 //! - `kernel.rs`: the micro-kernel contract and the choice of kernel;
 //! - `avx512.rs`, `avx2.rs`, `portable.rs`: one micro-kernel each;
-//! - `narrow.rs`: products with at most 16 columns, as dot products (AVX-512);
+//! - `narrow/`: products with at most 16 columns, as dot products, one
+//!   implementation per instruction set of one fixed order;
 //! - `reference.rs`: the naive product the tests compare against.
 
 #[cfg(target_arch = "x86_64")]
@@ -23,7 +24,6 @@ mod avx2;
 mod avx512;
 mod driver;
 mod kernel;
-#[cfg(target_arch = "x86_64")]
 mod narrow;
 mod pack;
 pub mod params;
@@ -131,14 +131,35 @@ pub fn sgemm_with(
     let a = operand(transa, a, lda);
     let b = operand(transb, b, ldb);
     let c = &mut c[..(m - 1) * ldc + n];
+    // Which path a product takes depends on its shape only, never on the
+    // instruction set: the dot products for narrow products, the blocked
+    // loop nest for the rest, each computing every element in one order on
+    // every ISA (see the crate's reproducibility docs).
+    let fused = portable::has_fma();
+    if narrow::applies(n, &a) {
+        use narrow::portable::PortableDots;
+        // SAFETY: each arm's instruction set is supported (asserted above,
+        // and `fused` only where the CPU has FMA); `c` spans rows 0..m and
+        // the operands were checked against their sizes.
+        unsafe {
+            match isa {
+                Isa::Portable if fused => narrow::gemm::<PortableDots<true>>(m, n, k, alpha, a, b, beta, c, ldc),
+                Isa::Portable => narrow::gemm::<PortableDots<false>>(m, n, k, alpha, a, b, beta, c, ldc),
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => narrow::gemm::<narrow::avx2::Avx2Dots>(m, n, k, alpha, a, b, beta, c, ldc),
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => narrow::gemm::<narrow::avx512::Avx512Dots>(m, n, k, alpha, a, b, beta, c, ldc),
+                #[cfg(not(target_arch = "x86_64"))]
+                _ => unreachable!("unsupported kernels are refused above"),
+            }
+        }
+        return;
+    }
     match isa {
-        Isa::Portable => driver::gemm::<portable::Portable>(m, n, k, alpha, a, b, beta, c, ldc),
+        Isa::Portable if fused => driver::gemm::<portable::Portable<true>>(m, n, k, alpha, a, b, beta, c, ldc),
+        Isa::Portable => driver::gemm::<portable::Portable<false>>(m, n, k, alpha, a, b, beta, c, ldc),
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => driver::gemm::<avx2::Avx2>(m, n, k, alpha, a, b, beta, c, ldc),
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: AVX-512F is supported (asserted above); `c` spans rows
-        // 0..m and the operands were checked against their sizes.
-        Isa::Avx512 if narrow::applies(n, &a) => unsafe { narrow::gemm(m, n, k, alpha, a, b, beta, c, ldc) },
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => driver::gemm::<avx512::Avx512>(m, n, k, alpha, a, b, beta, c, ldc),
         #[cfg(not(target_arch = "x86_64"))]

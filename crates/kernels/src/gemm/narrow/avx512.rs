@@ -1,25 +1,15 @@
-//! Products with few columns (`n <= 16`, such as a classifier's 10 logits)
-//! on AVX-512, as dot products along k.
-//!
-//! The blocked path vectorises along the columns of C, so ten columns fill
-//! a third of its 32-wide tile. Here the vectors run along k instead: each
-//! element of C is a dot product of a row of A with a column of B, both
-//! contiguous (B is transposed once into `n x k` if it is not already
-//! stored that way), and a block of 3 rows x up to 5 columns keeps 15
-//! independent accumulators busy, 16 lanes each, with no lane wasted.
-//! The sums are reduced across lanes at the end, always in the same order,
-//! so the result does not depend on the number of threads either.
+//! Dot products on AVX-512F: the 16 partial sums of a dot product in one
+//! zmm register, and a block of 3 rows x up to 5 columns keeps 15
+//! independent accumulators busy with no lane wasted.
 
 use std::arch::x86_64::*;
 
-use rayon::prelude::*;
+use super::Dots;
+use crate::gemm::pack::Operand;
+use crate::gemm::transpose::transpose_16x16;
 
-use super::pack::Operand;
-use super::params::PARALLEL_THRESHOLD;
-use super::transpose::transpose_16x16;
-
-/// The widest product this path takes.
-pub const MAX_N: usize = 16;
+/// The AVX-512 dot products.
+pub struct Avx512Dots;
 
 /// Rows of A and columns of B of one block of dot products: 15 accumulators,
 /// and 8 loads for 15 FMAs. (4 x 5 made LLVM spill accumulators to the
@@ -27,57 +17,23 @@ pub const MAX_N: usize = 16;
 const ROWS: usize = 3;
 const COLS: usize = 5;
 
-/// Rows of C per parallel task (a multiple of ROWS).
-const TASK_ROWS: usize = 15;
+impl Dots for Avx512Dots {
+    const ROWS: usize = ROWS;
+    const COLS: usize = COLS;
 
-/// True when this path applies: few columns and A's rows contiguous.
-pub fn applies(n: usize, a: &Operand) -> bool {
-    n <= MAX_N && a.col_stride == 1
-}
-
-/// `C = alpha * A B + beta * C` by dot products; see the module docs.
-///
-/// # Safety
-/// The CPU supports AVX-512F; `c` spans rows `0..m` of C (the last one `n`
-/// long); A and B hold their logical `m x k` and `k x n` elements.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn gemm(
-    m: usize,
-    n: usize,
-    k: usize,
-    alpha: f32,
-    a: Operand,
-    b: Operand,
-    beta: f32,
-    c: &mut [f32],
-    ldc: usize,
-) {
-    // Bᵀ as `n` contiguous rows of `k`: B itself when it is stored
-    // transposed, else a copy.
-    if b.row_stride == 1 {
-        // SAFETY: passed on from the caller.
-        return unsafe { dots(m, n, k, alpha, a, b.data, b.col_stride, beta, c, ldc) };
+    unsafe fn block(k: usize, a: &[*const f32], bt: *const f32, ldbt: usize, nj: usize, out: &mut [f32; 16]) {
+        let a = [a[0], a[1], a[2]];
+        // SAFETY: the caller's contract.
+        let sums = unsafe { dot_block_n(k, &a, bt, ldbt, nj) };
+        for (i, s) in sums.iter().enumerate() {
+            out[i * COLS..(i + 1) * COLS].copy_from_slice(s);
+        }
     }
-    BT.with(|cell| {
-        let mut fresh = Vec::new();
-        let mut held = cell.try_borrow_mut();
-        let copy = match held.as_deref_mut() {
-            Ok(buf) => buf,
-            Err(_) => &mut fresh,
-        };
-        // `transpose_into` writes every element, so only growth needs
-        // filling (not a zeroing pass per call).
-        copy.resize(n * k, 0.0);
-        // SAFETY: AVX-512F is the caller's contract.
-        unsafe { transpose_into(&b, n, k, copy) };
-        // SAFETY: passed on from the caller; the copy is Bᵀ, `k` apart.
-        unsafe { dots(m, n, k, alpha, a, copy, k, beta, c, ldc) }
-    })
-}
 
-thread_local! {
-    // Bᵀ for B stored row-major, kept from call to call.
-    static BT: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    unsafe fn transpose_into(b: &Operand, n: usize, k: usize, copy: &mut [f32]) {
+        // SAFETY: the caller's contract.
+        unsafe { transpose_into(b, n, k, copy) }
+    }
 }
 
 /// Writes Bᵀ (`n x k`, rows `k` apart) into `copy`: blocks of 16 rows of B
@@ -112,60 +68,13 @@ unsafe fn transpose_into(b: &Operand, n: usize, k: usize, copy: &mut [f32]) {
     }
 }
 
-/// The dot products once Bᵀ is contiguous by rows, `ldbt` apart.
-///
-/// # Safety
-/// As [`gemm`].
-#[allow(clippy::too_many_arguments)]
-unsafe fn dots(
-    m: usize,
-    n: usize,
-    k: usize,
-    alpha: f32,
-    a: Operand,
-    bt: &[f32],
-    ldbt: usize,
-    beta: f32,
-    c: &mut [f32],
-    ldc: usize,
-) {
-    let task = |(t, c_rows): (usize, &mut [f32])| {
-        let row0 = t * TASK_ROWS;
-        let rows = TASK_ROWS.min(m - row0);
-        for r in (0..rows).step_by(ROWS) {
-            let block = ROWS.min(rows - r);
-            // A short last block repeats its last row; only real rows are written.
-            let a_rows: [&[f32]; ROWS] =
-                std::array::from_fn(|i| &a.data[(row0 + r + i.min(block - 1)) * a.row_stride..]);
-            for j0 in (0..n).step_by(COLS) {
-                let nj = COLS.min(n - j0);
-                // SAFETY: the rows of A and rows j0..j0 + nj of Bᵀ hold k
-                // floats each; AVX-512F is the caller's contract.
-                let sums = unsafe { dot_block_n(k, &a_rows, &bt[j0 * ldbt..], ldbt, nj) };
-                for (i, sums) in sums.iter().enumerate().take(block) {
-                    let row = &mut c_rows[(r + i) * ldc + j0..(r + i) * ldc + j0 + nj];
-                    for (cj, &s) in row.iter_mut().zip(sums) {
-                        *cj = if beta == 0.0 { alpha * s } else { alpha * s + beta * *cj };
-                    }
-                }
-            }
-        }
-    };
-    let parallel = m.saturating_mul(n).saturating_mul(k) >= PARALLEL_THRESHOLD && rayon::current_num_threads() > 1;
-    if parallel {
-        c.par_chunks_mut(TASK_ROWS * ldc).enumerate().for_each(task);
-    } else {
-        c.chunks_mut(TASK_ROWS * ldc).enumerate().for_each(task);
-    }
-}
-
 /// [`dot_block`] for `nj` in 1..=COLS, each count compiled on its own so
 /// that the accumulators are registers, not an array indexed at run time.
 ///
 /// # Safety
 /// As [`dot_block`].
 #[inline]
-unsafe fn dot_block_n(k: usize, a: &[&[f32]; ROWS], bt: &[f32], ldbt: usize, nj: usize) -> [[f32; COLS]; ROWS] {
+unsafe fn dot_block_n(k: usize, a: &[*const f32; ROWS], bt: *const f32, ldbt: usize, nj: usize) -> [[f32; COLS]; ROWS] {
     // SAFETY: the caller's contract is `dot_block`'s.
     unsafe {
         match nj {
@@ -186,11 +95,15 @@ unsafe fn dot_block_n(k: usize, a: &[&[f32]; ROWS], bt: &[f32], ldbt: usize, nj:
 /// AVX-512F; the rows of `a` and the `NJ` rows of `bt` hold `k` floats each.
 #[allow(clippy::needless_range_loop)] // acc[i][j] with x[i]: plainer than zips
 #[target_feature(enable = "avx512f")]
-unsafe fn dot_block<const NJ: usize>(k: usize, a: &[&[f32]; ROWS], bt: &[f32], ldbt: usize) -> [[f32; COLS]; ROWS] {
-    debug_assert!(a.iter().all(|r| r.len() >= k) && NJ <= COLS && bt.len() >= (NJ - 1) * ldbt + k);
+unsafe fn dot_block<const NJ: usize>(
+    k: usize,
+    a: &[*const f32; ROWS],
+    bt: *const f32,
+    ldbt: usize,
+) -> [[f32; COLS]; ROWS] {
+    debug_assert!(NJ <= COLS);
     let mut acc = [[_mm512_setzero_ps(); NJ]; ROWS];
-    let (a0, a1, a2) = (a[0].as_ptr(), a[1].as_ptr(), a[2].as_ptr());
-    let bt = bt.as_ptr();
+    let (a0, a1, a2) = (a[0], a[1], a[2]);
     let mut p = 0;
     // No closures in here: a closure does not inherit `target_feature`, and
     // an intrinsic it calls is then a real call that spills every register.
@@ -225,8 +138,8 @@ unsafe fn dot_block<const NJ: usize>(k: usize, a: &[&[f32]; ROWS], bt: &[f32], l
 }
 
 /// The sums of the lanes of 16 vectors: `out[i]` is `v[i]`'s 16 lanes
-/// added exactly as `_mm512_reduce_add_ps` adds them (halves: lane j with
-/// j + 8, then j + 4, j + 2, j + 1), so the result is bit for bit the same,
+/// added in the fixed tree of `reduce_tree` (lane j with j + 8, then j + 4,
+/// j + 2, j + 1), which is also how `_mm512_reduce_add_ps` adds them,
 /// but with the 16 reductions done side by side: 30 shuffles and 15 adds
 /// instead of 16 chains of 4 dependent shuffle-add steps each. On
 /// 100 x 512 x 10, where 15 reductions close every block of 3 x 5 dot
@@ -267,7 +180,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reduce_16_adds_as_reduce_add_ps_does() {
+    fn reduce_16_adds_in_the_fixed_tree() {
         if !is_x86_feature_detected!("avx512f") {
             return;
         }
@@ -286,7 +199,10 @@ mod tests {
             // SAFETY: AVX-512F was detected above; loads are in bounds.
             let (got, want) = unsafe {
                 let v: [__m512; 16] = std::array::from_fn(|i| _mm512_loadu_ps(values[16 * i..].as_ptr()));
-                (reduce_16(v), v.map(|v| _mm512_reduce_add_ps(v)))
+                let tree: [f32; 16] = std::array::from_fn(|i| {
+                    super::super::reduce_tree(values[16 * i..16 * i + 16].try_into().expect("16 floats"))
+                });
+                (reduce_16(v), tree)
             };
             assert_eq!(got.map(f32::to_bits), want.map(f32::to_bits));
         }
