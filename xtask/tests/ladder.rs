@@ -10,7 +10,17 @@ fn data() -> Option<std::path::PathBuf> {
 }
 
 fn ladder(out: &Path, threads: &str, rungs: &str, data: &Path) -> serde_json::Value {
-    let status = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    ladder_on(out, threads, rungs, data, None)
+}
+
+/// `ladder --quick --rungs RUNGS` into `out`, on `threads` threads and the
+/// `kernel` given (else the CPU's best).
+fn ladder_on(out: &Path, threads: &str, rungs: &str, data: &Path, kernel: Option<&str>) -> serde_json::Value {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    if let Some(kernel) = kernel {
+        command.env("MNIST_KERNEL", kernel);
+    }
+    let status = command
         .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
         .args(["ladder", "--quick", "--rungs", rungs, "--out"])
         .arg(out)
@@ -184,4 +194,32 @@ fn shards_merge_into_the_whole_run() {
     };
     assert!(refused(&[&p1, &p3]).contains("part 2 of 3 missing"));
     assert!(refused(&[&p1, &p1, &p2, &p3]).contains("are both part 1"));
+}
+
+/// The XOR rungs (2-2-1 sigmoid, 10 x 5 ReLU) give the same figures on
+/// every kernel this CPU has (the MNIST runs are compared in the cli's
+/// `same_bits` tests).
+#[test]
+fn xor_rungs_are_the_same_on_every_kernel() {
+    let Some(data) = data() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut first: Option<(String, Vec<String>)> = None;
+    for isa in kernels::Isa::ALL {
+        if !isa.is_supported() {
+            assert!(
+                std::env::var_os("MNIST_REQUIRE_KERNELS").is_none(),
+                "MNIST_REQUIRE_KERNELS is set but this CPU cannot run the {} kernel",
+                isa.name()
+            );
+            eprintln!("skipped: this CPU cannot run the {} kernel", isa.name());
+            continue;
+        }
+        let json = ladder_on(&dir.path().join(isa.name()), "2", "E1,E3", &data, Some(isa.name()));
+        let got = figures(&json);
+        assert_eq!(got.len(), 40, "20 seeds of each rung");
+        match &first {
+            None => first = Some((isa.name().to_string(), got)),
+            Some((name, want)) => assert!(*want == got, "{} differs from {name}", isa.name()),
+        }
+    }
 }
