@@ -13,6 +13,10 @@
 //! - [`math`]: our own exp, ln, tanh, sigmoid, sin/cos (the same bits on every CPU).
 //! - [`denormals`]: flush-to-zero for the threads that train.
 //! - [`peak`]: this machine's peak FMA rate, to quote speeds against.
+//!
+//! Every kernel computes in one order on every instruction set, so a seed
+//! gives the same bits on AVX-512, AVX2 and the portable path, on any
+//! thread count: [`reproducibility`] says what is guaranteed and where.
 
 pub mod activation;
 pub mod conv;
@@ -21,6 +25,7 @@ pub mod gemm;
 pub mod math;
 pub mod peak;
 pub mod pool;
+pub mod reproducibility;
 pub mod softmax;
 pub mod vector;
 

@@ -41,11 +41,15 @@ pub fn max_pool_forward(g: &ConvGeometry, batch: usize, x: &[f32], y: &mut [f32]
 fn forward_image_for(isa: Isa, g: &ConvGeometry, x: &[f32], base: u32, y: &mut [f32], argmax: &mut [u32]) {
     match isa {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `Isa::selected` only returns an ISA this CPU supports.
-        Isa::Avx512 => unsafe { forward_image_avx512(g, x, base, y, argmax) },
+        // SAFETY: `Isa::selected` only returns an ISA this CPU supports;
+        // this copy also needs AVX-512BW and VL, checked here (a CPU with
+        // AVX-512F alone, such as Xeon Phi, takes the AVX2 copy).
+        Isa::Avx512 if is_x86_feature_detected!("avx512bw") && is_x86_feature_detected!("avx512vl") => unsafe {
+            forward_image_avx512(g, x, base, y, argmax)
+        },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: as above.
-        Isa::Avx2 => unsafe { forward_image_avx2(g, x, base, y, argmax) },
+        // SAFETY: as above (AVX-512F implies AVX2 and FMA on every CPU that has it).
+        Isa::Avx2 | Isa::Avx512 => unsafe { forward_image_avx2(g, x, base, y, argmax) },
         _ => forward_image(g, x, base, y, argmax),
     }
 }

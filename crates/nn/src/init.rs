@@ -4,7 +4,6 @@
 //! output widths).
 
 use rand::{Rng, RngExt};
-use rand_distr::{Distribution, Normal};
 
 /// The standard deviation of a standard normal truncated at ±2: Keras
 /// divides by it so that the truncated draw keeps the intended deviation.
@@ -89,13 +88,44 @@ impl Init {
     }
 }
 
+/// Standard normal draws by Marsaglia's polar method, two at a time, in
+/// `f64` with our own logarithm (`kernels::math::ln_f64`) and IEEE square
+/// roots: the same draws on every machine. (rand_distr's ziggurat calls
+/// libm's `exp` and `ln`, whose last bits differ between C libraries.)
+struct StandardNormal {
+    spare: Option<f64>,
+}
+
+impl StandardNormal {
+    fn new() -> Self {
+        StandardNormal { spare: None }
+    }
+
+    fn sample<R: Rng + ?Sized>(&mut self, rng: &mut R) -> f32 {
+        if let Some(z) = self.spare.take() {
+            return z as f32;
+        }
+        loop {
+            let u = 2.0 * rng.random::<f64>() - 1.0;
+            let v = 2.0 * rng.random::<f64>() - 1.0;
+            let s = u * u + v * v;
+            if s > 0.0 && s < 1.0 {
+                let f = (-2.0 * kernels::math::ln_f64(s) / s).sqrt();
+                self.spare = Some(v * f);
+                return (u * f) as f32;
+            }
+        }
+    }
+}
+
 fn normal<R: Rng + ?Sized>(values: &mut [f32], mean: f32, std: f32, rng: &mut R) {
-    let dist = Normal::new(mean, std).expect("a finite, non-negative std");
-    values.iter_mut().for_each(|v| *v = dist.sample(rng));
+    assert!(std.is_finite() && std >= 0.0, "a finite, non-negative std");
+    let mut dist = StandardNormal::new();
+    values.iter_mut().for_each(|v| *v = mean + std * dist.sample(rng));
 }
 
 fn truncated<R: Rng + ?Sized>(values: &mut [f32], mean: f32, std: f32, rng: &mut R) {
-    let dist = Normal::new(0.0f32, 1.0).expect("the standard normal");
+    let mut dist = StandardNormal::new();
     assert!(std.is_finite() && std >= 0.0, "a finite, non-negative std");
     for v in values.iter_mut() {
         // Redraw until within two deviations: 95.4% of draws are kept.
