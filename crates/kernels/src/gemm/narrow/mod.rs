@@ -145,6 +145,8 @@ unsafe fn dots<D: Dots>(
     ldc: usize,
 ) {
     debug_assert!(TASK_ROWS.is_multiple_of(D::ROWS) && D::ROWS * D::COLS <= 16);
+    // Every row of Bᵀ that a block reads holds k floats: checked once here.
+    assert!(bt.len() >= (n - 1) * ldbt + k);
     let task = |(t, c_rows): (usize, &mut [f32])| {
         let row0 = t * TASK_ROWS;
         let rows = TASK_ROWS.min(m - row0);
@@ -158,7 +160,6 @@ unsafe fn dots<D: Dots>(
             }
             for j0 in (0..n).step_by(D::COLS) {
                 let nj = D::COLS.min(n - j0);
-                assert!(bt.len() >= (j0 + nj - 1) * ldbt + k);
                 // SAFETY: the rows of A and rows j0..j0 + nj of Bᵀ hold k
                 // floats each (sliced and asserted above); the instruction
                 // set is the caller's contract.
