@@ -215,7 +215,8 @@ pub fn markdown(results: &[RungResult], claims: &[Claim], command: &str, total_s
          the published figure lies within max(1 percentage point, 3 standard \
          deviations) of our mean, or, for \"fails\" and \"above\" figures, when ours \
          shows the same thing (LADDER.md). Same seeds give the same figures, bit for \
-         bit, on any number of threads.\n",
+         bit, on any x86-64 CPU with FMA, whichever kernel runs, and on any number \
+         of threads.\n",
         if quick {
             "QUICK: reduced runs that exercise every rung, not the figures"
         } else {
