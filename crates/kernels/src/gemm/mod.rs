@@ -221,3 +221,57 @@ fn scale_c(c: &mut [f32], m: usize, n: usize, ldc: usize, beta: f32) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The copies that only CPUs without FMA run (`Portable<false>`, and its
+    /// dot products): checked here against the naive product, since no test
+    /// machine of ours takes them through `sgemm`.
+    #[test]
+    fn unfused_portable_kernels_multiply_correctly() {
+        let values = |len: usize, seed: usize| -> Vec<f32> {
+            (0..len)
+                .map(|i| ((i * 7919 + seed * 104_729) % 2001) as f32 / 1000.0 - 1.0)
+                .collect()
+        };
+        for &(m, n, k) in &[(7, 5, 33), (20, 16, 300), (13, 40, 260), (61, 515, 30)] {
+            let (a, b) = (values(m * k, 1), values(k * n, 2));
+            let c0 = values(m * n, 3);
+            let mut want = c0.clone();
+            sgemm_naive(
+                Transpose::No,
+                Transpose::No,
+                m,
+                n,
+                k,
+                1.5,
+                &a,
+                k,
+                &b,
+                n,
+                0.5,
+                &mut want,
+                n,
+            );
+            let mut got = c0.clone();
+            let (oa, ob) = (operand(Transpose::No, &a, k), operand(Transpose::No, &b, n));
+            if narrow::applies(n, &oa) {
+                // SAFETY: the portable dot products need no CPU feature;
+                // the operands and C hold their sizes.
+                unsafe {
+                    narrow::gemm::<narrow::portable::PortableDots<false>>(m, n, k, 1.5, oa, ob, 0.5, &mut got, n)
+                };
+            } else {
+                driver::gemm::<portable::Portable<false>>(m, n, k, 1.5, oa, ob, 0.5, &mut got, n);
+            }
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert!(
+                    (g - w).abs() <= 1e-4 * (k as f32),
+                    "({m}, {n}, {k}) C[{i}] = {g}, want {w}"
+                );
+            }
+        }
+    }
+}
