@@ -47,21 +47,7 @@ fn real_slice(from: &Path, dir: &Path, train: usize, test: usize) {
 }
 
 fn kernels_here() -> Vec<Isa> {
-    Isa::ALL
-        .into_iter()
-        .filter(|isa| {
-            if isa.is_supported() {
-                return true;
-            }
-            assert!(
-                std::env::var_os("MNIST_REQUIRE_KERNELS").is_none(),
-                "MNIST_REQUIRE_KERNELS is set but this CPU cannot run the {} kernel",
-                isa.name()
-            );
-            eprintln!("skipped: this CPU cannot run the {} kernel", isa.name());
-            false
-        })
-        .collect()
+    Isa::ALL.into_iter().filter(|isa| isa.supported_or_skip()).collect()
 }
 
 /// What a run leaves: the model's tensors by name and the history's records.

@@ -15,16 +15,7 @@ fn transpose() -> impl Strategy<Value = Transpose> {
 }
 
 fn supported(isa: Isa) -> bool {
-    if isa.is_supported() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("MNIST_REQUIRE_KERNELS").is_none(),
-        "MNIST_REQUIRE_KERNELS is set but this CPU cannot run the {} kernel",
-        isa.name()
-    );
-    eprintln!("skipped: this CPU cannot run the {} kernel", isa.name());
-    false
+    isa.supported_or_skip()
 }
 
 /// Deterministic values in [-1, 1).
@@ -158,8 +149,14 @@ impl Case {
 }
 
 fn case_strategy() -> impl Strategy<Value = Case> {
+    cases((1usize..300, 1usize..300, 1usize..300))
+}
+
+/// Cases of the sizes `mnk` gives, with random transposes, padding, alpha,
+/// beta and values.
+fn cases(mnk: impl Strategy<Value = (usize, usize, usize)>) -> impl Strategy<Value = Case> {
     (
-        (1usize..300, 1usize..300, 1usize..300),
+        mnk,
         (transpose(), transpose()),
         [0usize..4, 0usize..4, 0usize..4],
         prop_oneof![Just(1.0f32), -2.0f32..2.0],
@@ -195,15 +192,7 @@ proptest! {
 /// Random shapes for the identical-bits test: half of them narrow (n <= 16,
 /// the dot-product path), the others through the blocked path's edges.
 fn same_bits_strategy() -> impl Strategy<Value = Case> {
-    (
-        (1usize..200, prop_oneof![1usize..=16, 17usize..300], 1usize..600),
-        (transpose(), transpose()),
-        [0usize..4, 0usize..4, 0usize..4],
-        prop_oneof![Just(1.0f32), -2.0f32..2.0],
-        prop_oneof![Just(0.0f32), Just(1.0), -2.0f32..2.0],
-        any::<u64>(),
-    )
-        .prop_map(|((m, n, k), (ta, tb), pads, alpha, beta, seed)| Case::new(ta, tb, m, n, k, pads, alpha, beta, seed))
+    cases((1usize..200, prop_oneof![1usize..=16, 17usize..300], 1usize..600))
 }
 
 /// Asserts that every kernel this CPU has gives `case` the portable

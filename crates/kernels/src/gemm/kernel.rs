@@ -178,6 +178,26 @@ impl Isa {
         }
     }
 
+    /// For tests that compare kernels: whether this CPU runs the kernel;
+    /// when it does not, prints why the comparison is skipped, or panics
+    /// when `MNIST_REQUIRE_KERNELS` is set (CI sets it, so a kernel the CPU
+    /// should have is never skipped silently).
+    ///
+    /// # Panics
+    /// As said, when `MNIST_REQUIRE_KERNELS` is set and the CPU lacks it.
+    pub fn supported_or_skip(self) -> bool {
+        if self.is_supported() {
+            return true;
+        }
+        assert!(
+            std::env::var_os("MNIST_REQUIRE_KERNELS").is_none(),
+            "MNIST_REQUIRE_KERNELS is set but this CPU cannot run the {} kernel",
+            self.name()
+        );
+        eprintln!("skipped: this CPU cannot run the {} kernel", self.name());
+        false
+    }
+
     /// The fastest kernel this CPU supports.
     pub fn detect() -> Isa {
         Isa::ALL
