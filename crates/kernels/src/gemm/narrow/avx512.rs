@@ -23,10 +23,15 @@ impl Dots for Avx512Dots {
 
     unsafe fn block(k: usize, a: &[*const f32], bt: *const f32, ldbt: usize, nj: usize, out: &mut [f32; 16]) {
         let a = [a[0], a[1], a[2]];
-        // SAFETY: the caller's contract.
-        let sums = unsafe { dot_block_n(k, &a, bt, ldbt, nj) };
-        for (i, s) in sums.iter().enumerate() {
-            out[i * COLS..(i + 1) * COLS].copy_from_slice(s);
+        // SAFETY: the caller's contract; each arm passes its own count.
+        unsafe {
+            match nj {
+                1 => dot_block::<1>(k, &a, bt, ldbt, out),
+                2 => dot_block::<2>(k, &a, bt, ldbt, out),
+                3 => dot_block::<3>(k, &a, bt, ldbt, out),
+                4 => dot_block::<4>(k, &a, bt, ldbt, out),
+                _ => dot_block::<5>(k, &a, bt, ldbt, out),
+            }
         }
     }
 
@@ -68,25 +73,6 @@ unsafe fn transpose_into(b: &Operand, n: usize, k: usize, copy: &mut [f32]) {
     }
 }
 
-/// [`dot_block`] for `nj` in 1..=COLS, each count compiled on its own so
-/// that the accumulators are registers, not an array indexed at run time.
-///
-/// # Safety
-/// As [`dot_block`].
-#[inline]
-unsafe fn dot_block_n(k: usize, a: &[*const f32; ROWS], bt: *const f32, ldbt: usize, nj: usize) -> [[f32; COLS]; ROWS] {
-    // SAFETY: the caller's contract is `dot_block`'s.
-    unsafe {
-        match nj {
-            1 => dot_block::<1>(k, a, bt, ldbt),
-            2 => dot_block::<2>(k, a, bt, ldbt),
-            3 => dot_block::<3>(k, a, bt, ldbt),
-            4 => dot_block::<4>(k, a, bt, ldbt),
-            _ => dot_block::<5>(k, a, bt, ldbt),
-        }
-    }
-}
-
 /// Dot products of `ROWS` rows of A with `NJ <= COLS` rows of Bᵀ (`ldbt`
 /// apart), each `k` long: `ROWS x NJ` accumulators, and per 16 steps of k
 /// `ROWS + NJ` loads for `ROWS * NJ` FMAs.
@@ -100,7 +86,8 @@ unsafe fn dot_block<const NJ: usize>(
     a: &[*const f32; ROWS],
     bt: *const f32,
     ldbt: usize,
-) -> [[f32; COLS]; ROWS] {
+    out: &mut [f32; 16],
+) {
     debug_assert!(NJ <= COLS);
     let mut acc = [[_mm512_setzero_ps(); NJ]; ROWS];
     let (a0, a1, a2) = (a[0], a[1], a[2]);
@@ -130,11 +117,16 @@ unsafe fn dot_block<const NJ: usize>(
         all[i * NJ..(i + 1) * NJ].copy_from_slice(acc);
     }
     let totals = reduce_16(all);
-    let mut sums = [[0.0f32; COLS]; ROWS];
-    for (i, s) in sums.iter_mut().enumerate() {
-        s[..NJ].copy_from_slice(&totals[i * NJ..(i + 1) * NJ]);
+    // Straight into the caller's block (`out[i * COLS + j]`): when NJ is
+    // COLS the layouts are the same. Returning the sums as an array of
+    // their own, copied by the caller, cost 4% of 100 x 512 x 10 (perf).
+    if NJ == COLS {
+        *out = totals;
+    } else {
+        for i in 0..ROWS {
+            out[i * COLS..i * COLS + NJ].copy_from_slice(&totals[i * NJ..(i + 1) * NJ]);
+        }
     }
-    sums
 }
 
 /// The sums of the lanes of 16 vectors: `out[i]` is `v[i]`'s 16 lanes
