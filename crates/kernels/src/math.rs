@@ -7,8 +7,9 @@
 //! different bits on different machines. These use only `+`, `-`, `*`, `/`
 //! and integer operations on the bits, each rounded as IEEE 754 defines, in
 //! a fixed order, with no fused multiply-add: the same inputs give the same
-//! bits on every CPU and with every compiler, and a map over a slice still
-//! vectorises (every branch is a select).
+//! bits on every CPU and with every compiler. Every branch is a select on
+//! values already computed, so that the compiler may vectorise a map over
+//! a slice.
 //!
 //! Range reduction and polynomials are Cephes' (Moshier's), in `f32`:
 //! error bounds, measured against `f64` over every test sweep, are stated on

@@ -72,6 +72,7 @@
 //! - ARM64 and other operating systems: nothing here depends on them (the
 //!   portable kernels use NEON's FMA, the same order), but no test has run
 //!   there; the denormal setting above is the known difference.
-//! - A different source, a different `Cargo.lock` (the generators' streams
-//!   are `rand`'s and `rand_xoshiro`'s), or a different Rust compiler whose
-//!   `f32 as i32` or float parsing changed (none has since Rust 1.45).
+//! - A different source or a different `Cargo.lock` (the generators'
+//!   streams are `rand`'s and `rand_xoshiro`'s). The Rust compiler's
+//!   version should not matter (float semantics are IEEE's and casts
+//!   saturate), but only the one this project builds with was tested.

@@ -1,7 +1,7 @@
 //! Integer powers by repeated squaring in a fixed order, instead of
 //! `powi`, whose precision Rust leaves unspecified (it may be expanded
-//! differently by another compiler or target). The same order as LLVM's
-//! compiler-rt `__powidf2`, so the figures it gave before are unchanged.
+//! differently by another compiler or target). The order is that of
+//! LLVM's compiler-rt `__powidf2`.
 
 /// `x^n` for `f32` or `f64`.
 pub(crate) fn powi<T>(mut x: T, n: i32) -> T

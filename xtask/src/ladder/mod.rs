@@ -201,25 +201,23 @@ pub fn run(args: &LadderArgs) -> Result<(), Error> {
         let rung = chosen[r];
         let seeds = seeds_of(rung);
         let data = data_of(rung);
-        {
-            let left = if work_done > 0.0 {
-                let rate = work_done / started.elapsed().as_secs_f64();
-                format!("about {:.0} min left", (total_work - work_done) / rate / 60.0)
-            } else {
-                "time left: after the first run".to_string()
-            };
-            overall.set_message(format!("now {} seed {seed}/{seeds}; {left}", rung.id));
-            let mut progress = RunProgress::new(&multi, format!("{} seed {seed}/{seeds}", rung.id));
-            let run = runner::run(rung, seed, args.quick, &data, &mut progress)?;
-            progress.done();
-            say(format!(
-                "{} seed {seed}: test {:.4}, train {:.4} ({:.1} s)",
-                rung.id, run.test.accuracy, run.train.accuracy, run.seconds
-            ));
-            finished.push((r, run));
-            work_done += work[r];
-            overall.inc(1);
-        }
+        let left = if work_done > 0.0 {
+            let rate = work_done / started.elapsed().as_secs_f64();
+            format!("about {:.0} min left", (total_work - work_done) / rate / 60.0)
+        } else {
+            "time left: after the first run".to_string()
+        };
+        overall.set_message(format!("now {} seed {seed}/{seeds}; {left}", rung.id));
+        let mut progress = RunProgress::new(&multi, format!("{} seed {seed}/{seeds}", rung.id));
+        let run = runner::run(rung, seed, args.quick, &data, &mut progress)?;
+        progress.done();
+        say(format!(
+            "{} seed {seed}: test {:.4}, train {:.4} ({:.1} s)",
+            rung.id, run.test.accuracy, run.train.accuracy, run.seconds
+        ));
+        finished.push((r, run));
+        work_done += work[r];
+        overall.inc(1);
     }
     overall.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
@@ -246,17 +244,17 @@ pub fn run(args: &LadderArgs) -> Result<(), Error> {
         );
         return Ok(());
     }
+    let mut runs: Vec<Vec<runner::Run>> = vec![Vec::new(); chosen.len()];
+    for (r, run) in finished {
+        runs[r].push(run);
+    }
     let results = chosen
         .iter()
-        .enumerate()
-        .map(|(r, rung)| RungResult {
+        .zip(runs)
+        .map(|(rung, runs)| RungResult {
             rung: (*rung).clone(),
             quick: args.quick,
-            runs: finished
-                .iter()
-                .filter(|(f, _)| *f == r)
-                .map(|(_, run)| run.clone())
-                .collect(),
+            runs,
         })
         .collect();
     write_results(args, &ladder, &out, results)

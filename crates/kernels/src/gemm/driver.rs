@@ -56,11 +56,11 @@ use super::pipeline;
 struct Line([f32; 16]);
 
 #[derive(Default)]
-struct AlignedBuf(Vec<Line>);
+pub(super) struct AlignedBuf(Vec<Line>);
 
 impl AlignedBuf {
     /// The first `len` floats, growing the buffer when needed.
-    fn get(&mut self, len: usize) -> &mut [f32] {
+    pub(super) fn get(&mut self, len: usize) -> &mut [f32] {
         let lines = len.div_ceil(16);
         if self.0.len() < lines {
             self.0.resize(lines, Line([0.0; 16]));
@@ -80,7 +80,10 @@ thread_local! {
 
 /// Runs `f` with this thread's buffer from `key`, or a fresh one when it is
 /// already in use (rayon may run another product on a waiting thread).
-fn with_buf<R>(key: &'static std::thread::LocalKey<RefCell<AlignedBuf>>, f: impl FnOnce(&mut AlignedBuf) -> R) -> R {
+pub(super) fn with_buf<R>(
+    key: &'static std::thread::LocalKey<RefCell<AlignedBuf>>,
+    f: impl FnOnce(&mut AlignedBuf) -> R,
+) -> R {
     key.with(|cell| match cell.try_borrow_mut() {
         Ok(mut buf) => f(&mut buf),
         Err(_) => f(&mut AlignedBuf::default()),

@@ -105,19 +105,25 @@ unsafe fn write_back(
         // SAFETY: row r of the tile is inside C (the caller's contract).
         let row = unsafe { std::slice::from_raw_parts_mut(c.add(r * ldc), nr) };
         let ab = &tile[r * ld_tile..r * ld_tile + nr];
-        // The full tiles' epilogue, exactly: alpha AB rounded once (exact
-        // when alpha = 1), then one fused beta C + that. With beta = 1 (every
-        // depth block after the first) the fused and the plain sum are the
-        // same, and the plain one needs no FMA instruction here.
-        if beta == 0.0 {
-            row.iter_mut().zip(ab).for_each(|(c, &ab)| *c = alpha * ab);
-        } else if beta == 1.0 {
-            row.iter_mut().zip(ab).for_each(|(c, &ab)| *c += alpha * ab);
-        } else {
-            row.iter_mut()
-                .zip(ab)
-                .for_each(|(c, &ab)| *c = c.mul_add(beta, alpha * ab));
-        }
+        row.iter_mut()
+            .zip(ab)
+            .for_each(|(c, &ab)| *c = epilogue(*c, beta, alpha * ab));
+    }
+}
+
+/// The new value of an element of C from its old value `c` and `v = alpha
+/// AB`, exactly as the SIMD kernels' full tiles write it: `v` when beta = 0
+/// (C not read), else one fused `c * beta + v`. With beta = 1 (every depth
+/// block after the first) the plain sum is the same bits and needs no FMA
+/// instruction, which code compiled for baseline x86-64 does not have.
+#[inline(always)]
+pub(super) fn epilogue(c: f32, beta: f32, v: f32) -> f32 {
+    if beta == 0.0 {
+        v
+    } else if beta == 1.0 {
+        c + v
+    } else {
+        c.mul_add(beta, v)
     }
 }
 

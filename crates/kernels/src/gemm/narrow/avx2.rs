@@ -20,15 +20,12 @@ impl Dots for Avx2Dots {
     unsafe fn block(k: usize, a: &[*const f32], bt: *const f32, ldbt: usize, nj: usize, out: &mut [f32; 16]) {
         let a = [a[0], a[1]];
         // SAFETY: the caller's contract; each arm passes its own count.
-        let sums = unsafe {
+        unsafe {
             match nj {
-                1 => dot_block::<1>(k, a, bt, ldbt),
-                2 => dot_block::<2>(k, a, bt, ldbt),
-                _ => dot_block::<3>(k, a, bt, ldbt),
+                1 => dot_block::<1>(k, a, bt, ldbt, out),
+                2 => dot_block::<2>(k, a, bt, ldbt, out),
+                _ => dot_block::<3>(k, a, bt, ldbt, out),
             }
-        };
-        for (i, s) in sums.iter().enumerate() {
-            out[i * COLS..(i + 1) * COLS].copy_from_slice(s);
         }
     }
 }
@@ -52,7 +49,8 @@ unsafe fn dot_block<const NJ: usize>(
     a: [*const f32; ROWS],
     bt: *const f32,
     ldbt: usize,
-) -> [[f32; COLS]; ROWS] {
+    out: &mut [f32; 16],
+) {
     let mut acc = [[[_mm256_setzero_ps(); 2]; NJ]; ROWS];
     let full = k / 16 * 16;
     // No closures in here: a closure does not inherit `target_feature`, and
@@ -92,13 +90,12 @@ unsafe fn dot_block<const NJ: usize>(
             }
         }
     }
-    let mut sums = [[0.0f32; COLS]; ROWS];
+    // Straight into the caller's block, as on AVX-512.
     for i in 0..ROWS {
         for j in 0..NJ {
-            sums[i][j] = reduce(acc[i][j]);
+            out[i * COLS + j] = reduce(acc[i][j]);
         }
     }
-    sums
 }
 
 /// The fixed tree of `reduce_tree` on sums 0-7 (`v[0]`) and 8-15 (`v[1]`):

@@ -24,6 +24,10 @@ pub mod portable;
 
 use rayon::prelude::*;
 
+use std::cell::RefCell;
+
+use super::driver::{AlignedBuf, with_buf};
+use super::kernel::epilogue;
 use super::pack::Operand;
 use super::params::PARALLEL_THRESHOLD;
 
@@ -105,16 +109,10 @@ pub unsafe fn gemm<D: Dots>(
         // SAFETY: passed on from the caller.
         return unsafe { dots::<D>(m, n, k, alpha, a, b.data, b.col_stride, beta, c, ldc) };
     }
-    BT.with(|cell| {
-        let mut fresh = Vec::new();
-        let mut held = cell.try_borrow_mut();
-        let copy = match held.as_deref_mut() {
-            Ok(buf) => buf,
-            Err(_) => &mut fresh,
-        };
+    with_buf(&BT, |buf| {
         // `transpose_into` writes every element, so only growth needs
         // filling (not a zeroing pass per call).
-        copy.resize(n * k, 0.0);
+        let copy = buf.get(n * k);
         // SAFETY: the instruction set is the caller's contract.
         unsafe { D::transpose_into(&b, n, k, copy) };
         // SAFETY: passed on from the caller; the copy is Bᵀ, `k` apart.
@@ -124,7 +122,7 @@ pub unsafe fn gemm<D: Dots>(
 
 thread_local! {
     // Bᵀ for B stored row-major, kept from call to call.
-    static BT: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    static BT: RefCell<AlignedBuf> = RefCell::default();
 }
 
 /// The dot products once Bᵀ is contiguous by rows, `ldbt` apart.
@@ -166,17 +164,10 @@ unsafe fn dots<D: Dots>(
                 unsafe { D::block(k, &a_rows[..D::ROWS], bt[j0 * ldbt..].as_ptr(), ldbt, nj, &mut out) };
                 for i in 0..block {
                     let row = &mut c_rows[(r + i) * ldc + j0..(r + i) * ldc + j0 + nj];
-                    for (j, cj) in row.iter_mut().enumerate() {
-                        // The blocked kernels' epilogue: alpha AB rounded
-                        // once, then fused with beta C (with beta = 1 the
-                        // plain sum is the same).
-                        let v = alpha * out[i * D::COLS + j];
-                        *cj = match beta {
-                            0.0 => v,
-                            1.0 => *cj + v,
-                            _ => cj.mul_add(beta, v),
-                        };
-                    }
+                    let sums = &out[i * D::COLS..i * D::COLS + nj];
+                    row.iter_mut()
+                        .zip(sums)
+                        .for_each(|(cj, &s)| *cj = epilogue(*cj, beta, alpha * s));
                 }
             }
         }
