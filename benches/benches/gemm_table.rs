@@ -107,20 +107,30 @@ fn parent() {
         fma_gflops(isa, 1.0)
     }
     let (avx512, avx2) = (peak_of(Isa::Avx512), peak_of(Isa::Avx2));
-    // The machine's peak: the faster of its vector units, one thread; then
-    // both threads at once.
-    let best = || {
-        peak_of(Isa::Avx512)
+    // The peak of the vector unit our kernel uses (the faster one for the
+    // portable kernel), one thread; then two threads at once.
+    let peak_isa = match isa {
+        Isa::Portable => [(Isa::Avx512, avx512), (Isa::Avx2, avx2)]
             .into_iter()
-            .chain(peak_of(Isa::Avx2))
-            .fold(0.0, f64::max)
+            .filter_map(|(i, g)| g.map(|g| (i, g)))
+            .max_by(|x, y| x.1.total_cmp(&y.1))
+            .map(|(i, _)| i),
+        _ => Some(isa),
     };
-    let peak1 = avx512.into_iter().chain(avx2).reduce(f64::max);
-    let peak2 = peak1.map(|_| {
-        let other = std::thread::spawn(best);
-        best() + other.join().unwrap()
+    let peak1 = peak_isa.and_then(peak_of);
+    let peak2 = peak_isa.and_then(|i| {
+        let other = std::thread::spawn(move || peak_of(i));
+        Some(peak_of(i)? + other.join().unwrap()?)
     });
     println!("kernel: {} (MNIST_KERNEL to force another)", isa.name());
+    println!(
+        "matrixmultiply's AVX-512 kernel: {} (benches feature competitors-avx512)",
+        if cfg!(feature = "competitors-avx512") {
+            "compiled in"
+        } else {
+            "left out"
+        }
+    );
     for (name, g) in [("AVX-512", avx512), ("AVX2", avx2)] {
         match g {
             Some(g) => println!("FMA peak, one thread, {name}: {g:.1} GFLOP/s"),
@@ -128,7 +138,10 @@ fn parent() {
         }
     }
     if let Some(p2) = peak2 {
-        println!("FMA peak, two threads at once: {p2:.1} GFLOP/s");
+        println!(
+            "FMA peak of the {} unit, two threads at once: {p2:.1} GFLOP/s",
+            peak_isa.map_or("?", Isa::name)
+        );
     }
     let mut results = vec![[[f64::NAN; 3]; 2]; PRODUCTS.len()];
     for (slot, threads) in [1usize, 2].into_iter().enumerate() {

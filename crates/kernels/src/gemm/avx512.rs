@@ -73,92 +73,40 @@ impl MicroKernel for Avx512 {
 
     fn pack_b(b: &Operand, row0: usize, depth: usize, col0: usize, cols: usize, dst: &mut [f32]) {
         if b.col_stride == 1 && cols == NR {
-            return pack_rows(b, row0, depth, col0, dst);
+            return pack::pack_rows::<NR>(b, row0, depth, col0, dst, copy_rows);
         }
         // A transposed B (its logical columns contiguous) and a full panel:
         // transpose 16 x 16 blocks in registers instead of element by element.
-        if b.row_stride != 1 || cols != NR {
-            return pack::pack_b(b, row0, depth, col0, cols, NR, dst);
+        if b.row_stride == 1 && cols == NR {
+            return pack::pack_transposed::<NR, 16>(b, row0, depth, col0, dst, transpose_block);
         }
-        let ld = b.col_stride;
-        let full = depth / 16 * 16;
-        // Every read is inside B (columns col0..col0 + 32, rows row0..row0 +
-        // depth, as the caller's sizes were checked) and every write inside
-        // dst (depth x NR): checked once here for the unchecked loads below.
-        assert!(b.data.len() >= (col0 + NR - 1) * ld + row0 + depth && dst.len() >= depth * NR);
-        for p0 in (0..full).step_by(16) {
-            for c0 in [0, 16] {
-                // SAFETY: AVX-512F: this kernel is only used where the CPU has
-                // it; the bounds were asserted above.
-                unsafe {
-                    transpose_block(
-                        b.data.as_ptr().add((col0 + c0) * ld + row0 + p0),
-                        ld,
-                        dst.as_mut_ptr().add(p0 * NR + c0),
-                    )
-                };
-            }
-        }
-        for p in full..depth {
-            for c in 0..NR {
-                dst[p * NR + c] = b.data[(col0 + c) * ld + row0 + p];
-            }
-        }
+        pack::pack_b(b, row0, depth, col0, cols, NR, dst);
     }
 }
 
-/// Packs a full panel of a row-major B: `depth` rows of NR floats, `ld`
-/// apart, one after another. Two registers a row instead of a `memcpy` call
-/// a row, and the row `PACK_AHEAD` rows on asked for early: B's rows are
-/// often a page or more apart (that is when few-row products pack B), where
-/// the hardware prefetchers stop.
-fn pack_rows(b: &Operand, row0: usize, depth: usize, col0: usize, dst: &mut [f32]) {
-    let ld = b.row_stride;
-    // Every read is inside B (rows row0..row0 + depth, columns col0..col0 +
-    // NR, as the caller's sizes were checked) and every write inside dst:
-    // checked once here for the unchecked loads below.
-    assert!(b.data.len() >= (row0 + depth - 1) * ld + col0 + NR && dst.len() >= depth * NR);
-    // SAFETY: AVX-512F: this kernel is only used where the CPU has it; the
-    // bounds were asserted above; prefetches never fault.
-    unsafe { pack_rows_avx512(b.data.as_ptr().add(row0 * ld + col0), ld, depth, dst.as_mut_ptr()) }
-}
-
-/// How many rows ahead [`pack_rows`] prefetches.
-const PACK_AHEAD: usize = 8;
-
+/// [`pack::copy_rows`] with AVX-512's registers.
+///
 /// # Safety
-/// AVX-512F; `depth` rows of NR floats, `ld` apart, are readable at `src`
-/// and `depth * NR` floats writable at `dst`.
+/// AVX-512F, and `copy_rows`'s contract.
 #[target_feature(enable = "avx512f")]
-unsafe fn pack_rows_avx512(src: *const f32, ld: usize, depth: usize, dst: *mut f32) {
-    // SAFETY: as the function's contract; the prefetched addresses may lie
-    // past B, which a prefetch tolerates (wrapping_add keeps the pointer
-    // arithmetic defined).
-    unsafe {
-        for p in 0..depth {
-            let ahead = src.wrapping_add((p + PACK_AHEAD) * ld);
-            _mm_prefetch::<_MM_HINT_T0>(ahead.cast());
-            _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(16).cast());
-            let row = src.add(p * ld);
-            _mm512_storeu_ps(dst.add(p * NR), _mm512_loadu_ps(row));
-            _mm512_storeu_ps(dst.add(p * NR + 16), _mm512_loadu_ps(row.add(16)));
-        }
-    }
+unsafe fn copy_rows(src: *const f32, ld: usize, depth: usize, dst: *mut f32) {
+    // SAFETY: as the function's contract.
+    unsafe { pack::copy_rows::<NR>(src, ld, depth, dst) }
 }
 
 /// Reads 16 rows of 16 floats (`ld` apart) from `src` and writes them
-/// transposed as 16 rows of 16 floats, `NR` apart, at `dst`.
+/// transposed as 16 rows, `ld_dst` apart, at `dst`.
 ///
 /// # Safety
 /// AVX-512F; the reads and writes are in bounds.
 #[target_feature(enable = "avx512f")]
-unsafe fn transpose_block(src: *const f32, ld: usize, dst: *mut f32) {
+unsafe fn transpose_block(src: *const f32, ld: usize, dst: *mut f32, ld_dst: usize) {
     // SAFETY: as the function's contract.
     unsafe {
         let mut rows: [__m512; 16] = std::array::from_fn(|i| _mm512_loadu_ps(src.add(i * ld)));
         transpose_16x16(&mut rows);
         for (i, r) in rows.iter().enumerate() {
-            _mm512_storeu_ps(dst.add(i * NR), *r);
+            _mm512_storeu_ps(dst.add(i * ld_dst), *r);
         }
     }
 }

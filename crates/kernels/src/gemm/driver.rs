@@ -118,11 +118,21 @@ pub fn gemm<K: MicroKernel>(
     debug_assert_eq!(c.len(), (m - 1) * ldc + n);
     let parallel = m.saturating_mul(n).saturating_mul(k) >= PARALLEL_THRESHOLD && rayon::current_num_threads() > 1;
     // Two plans. Few rows (a training batch): tasks are small blocks of C,
-    // so both threads have work, and B is read where it lies when it is
-    // row-major with rows less than a page apart. Many rows: tasks are row
-    // panels across the whole block of B, which is packed once and shared.
+    // so both threads have work, and on several threads B is read where it
+    // lies when it is row-major with rows less than a page apart. Many
+    // rows: tasks are row panels across the whole block of B, which is
+    // packed once and shared.
+    //
+    // On one thread B is always packed. Measured on the Xeon (Sapphire
+    // Rapids), `examples/gemm_one`, medians of three alternating runs, one
+    // thread: 100x784x512 67.3 -> 73.5 GFLOP/s packed (AVX2), 107.2 ->
+    // 117.1 (AVX-512); 100x512x512 69.8 -> 75.8, 109.7 -> 123.3. Rows 2 KiB
+    // apart fall into a few sets of L1, so a B panel read in place does not
+    // stay there between the A panels that meet it. On two threads packed
+    // lost: 113.4 -> 100.7 (AVX2), 153.2 -> 133.7 (AVX-512) on 100x784x512,
+    // as each core then reads panels the other one packed.
     let many_rows = m >= PACK_B_MIN_ROWS;
-    let b_direct = b.col_stride == 1 && !many_rows && b.row_stride < PACK_B_MIN_STRIDE;
+    let b_direct = parallel && b.col_stride == 1 && !many_rows && b.row_stride < PACK_B_MIN_STRIDE;
     // Many rows: tasks of at least TASK_ROW_PANELS row panels, more when
     // there would be many more than TARGET_ROW_TASKS tasks, so that products
     // with short tiles (conv1's k = 25) do not spend their time starting

@@ -86,3 +86,105 @@ pub fn pack_b(b: &Operand, row0: usize, depth: usize, col0: usize, cols: usize, 
         }
     }
 }
+
+/// A copy of `depth` rows of a panel's width, `ld` apart, from `src` into
+/// `dst` one after another: [`copy_rows`] compiled for one instruction set.
+pub type CopyRows = unsafe fn(src: *const f32, ld: usize, depth: usize, dst: *mut f32);
+
+/// Packs a full panel (`NR` columns) of a row-major B with `copy`, after
+/// checking once that every read is inside B and every write inside `dst`.
+pub fn pack_rows<const NR: usize>(
+    b: &Operand,
+    row0: usize,
+    depth: usize,
+    col0: usize,
+    dst: &mut [f32],
+    copy: CopyRows,
+) {
+    let ld = b.row_stride;
+    assert!(b.col_stride == 1 && depth > 0);
+    assert!(b.data.len() >= (row0 + depth - 1) * ld + col0 + NR && dst.len() >= depth * NR);
+    // SAFETY: the bounds were asserted above; `copy` is a kernel's own, so
+    // it runs only where the CPU has the kernel's instruction set.
+    unsafe { copy(b.data.as_ptr().add(row0 * ld + col0), ld, depth, dst.as_mut_ptr()) }
+}
+
+/// How many rows ahead [`copy_rows`] prefetches.
+const PACK_AHEAD: usize = 8;
+
+/// Copies `depth` rows of `NR` floats, `ld` apart, from `src` into `dst`
+/// one after another, asking for the row `PACK_AHEAD` rows on early: B's
+/// rows are often a page or more apart, where the hardware prefetchers
+/// stop. A kernel wraps it in a function compiled for its instruction set,
+/// where the fixed-size copy becomes a few register moves a row instead of
+/// a `memcpy` call.
+///
+/// # Safety
+/// `depth` rows of `NR` floats, `ld` apart, are readable at `src`, and
+/// `depth * NR` floats writable at `dst`.
+#[inline(always)]
+pub unsafe fn copy_rows<const NR: usize>(src: *const f32, ld: usize, depth: usize, dst: *mut f32) {
+    for p in 0..depth {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            // A prefetch only hints the cache and never faults, so rows
+            // past B are harmless; wrapping_add keeps the address defined.
+            let ahead = src.wrapping_add((p + PACK_AHEAD) * ld);
+            // SAFETY: _mm_prefetch is SSE, baseline x86-64.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(ahead.cast());
+                _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(NR - 1).cast());
+            }
+        }
+        // SAFETY: as the function's contract.
+        unsafe { std::ptr::copy_nonoverlapping(src.add(p * ld), dst.add(p * NR), NR) };
+    }
+}
+
+/// A transpose of one `W x W` block: reads `W` rows of `W` floats, `ld`
+/// apart, at `src` and writes them transposed as `W` rows, `ld_dst` apart,
+/// at `dst`; compiled for one instruction set.
+pub type TransposeBlock = unsafe fn(src: *const f32, ld: usize, dst: *mut f32, ld_dst: usize);
+
+/// Packs a full panel (`NR` columns) of a transposed B (its logical
+/// columns contiguous, `b.col_stride` apart) by `W x W` blocks transposed in
+/// registers, instead of element by element; the last `depth % W` rows
+/// element by element.
+pub fn pack_transposed<const NR: usize, const W: usize>(
+    b: &Operand,
+    row0: usize,
+    depth: usize,
+    col0: usize,
+    dst: &mut [f32],
+    transpose: TransposeBlock,
+) {
+    const { assert!(NR.is_multiple_of(W)) };
+    let ld = b.col_stride;
+    assert!(b.row_stride == 1 && depth > 0);
+    // Every read is inside B (columns col0..col0 + NR, rows row0..row0 +
+    // depth) and every write inside dst: checked once here for the
+    // unchecked loads of `transpose`.
+    assert!(b.data.len() >= (col0 + NR - 1) * ld + row0 + depth && dst.len() >= depth * NR);
+    let full = depth / W * W;
+    for p0 in (0..full).step_by(W) {
+        for c0 in (0..NR).step_by(W) {
+            // SAFETY: the bounds were asserted above; `transpose` is a
+            // kernel's own, so it runs only where the CPU has its
+            // instruction set.
+            unsafe {
+                transpose(
+                    b.data.as_ptr().add((col0 + c0) * ld + row0 + p0),
+                    ld,
+                    dst.as_mut_ptr().add(p0 * NR + c0),
+                    NR,
+                )
+            };
+        }
+    }
+    for p in full..depth {
+        for c in 0..NR {
+            dst[p * NR + c] = b.data[(col0 + c) * ld + row0 + p];
+        }
+    }
+}
