@@ -123,6 +123,14 @@ fn parent() {
         Some(peak_of(i)? + other.join().unwrap()?)
     });
     println!("kernel: {} (MNIST_KERNEL to force another)", isa.name());
+    let caches = kernels::cache::CacheSizes::get();
+    println!(
+        "caches per core: L1d {} KiB, L2 {} KiB (from {}); blocks of B {} columns wide",
+        caches.l1d >> 10,
+        caches.l2 >> 10,
+        caches.source,
+        kernels::gemm::params::nc()
+    );
     println!(
         "matrixmultiply's AVX-512 kernel: {} (benches feature competitors-avx512)",
         if cfg!(feature = "competitors-avx512") {

@@ -19,6 +19,7 @@
 //! thread count: [`reproducibility`] says what is guaranteed and where.
 
 pub mod activation;
+pub mod cache;
 pub mod conv;
 pub mod denormals;
 pub mod gemm;

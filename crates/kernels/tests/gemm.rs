@@ -225,7 +225,8 @@ proptest! {
     }
 }
 
-/// Shapes that cross every block boundary (KC = 256, NC = 512) and every
+/// Shapes that cross every block boundary (KC = 256; NC, from this CPU's L2,
+/// 256 to 1024 on the machines seen, is crossed from n = 1030 on) and every
 /// edge (not multiples of MR or NR), plus the training shapes' edges.
 /// (37, 1100, 300) and (3, 2000, 5) have few rows and a row-major B whose
 /// rows are a page or more apart, which is packed rather than read in place.

@@ -1,7 +1,7 @@
 //! The loop nest around the micro-kernel, and its split over threads.
 //!
 //! ```text
-//! for jc in 0..n step NC                     block of B columns
+//! for jc in 0..n step NC                     block of B columns (NC from the L2 size)
 //!   for pc in 0..k step KC                   block of depth
 //!     pack the B block (KC x NC)             shared by every task, stays in L2
 //!     for each task                          a block of rows x columns of C
@@ -46,7 +46,7 @@ use std::cell::RefCell;
 use super::kernel::MicroKernel;
 use super::pack::{Operand, pack_a};
 use super::params::{
-    KC, NC, PACK_B_MIN_ROWS, PACK_B_MIN_STRIDE, PARALLEL_THRESHOLD, TARGET_ROW_TASKS, TASK_COL_PANELS, TASK_ROW_PANELS,
+    KC, PACK_B_MIN_ROWS, PACK_B_MIN_STRIDE, PARALLEL_THRESHOLD, TARGET_ROW_TASKS, TASK_COL_PANELS, TASK_ROW_PANELS,
 };
 use super::pipeline;
 
@@ -103,8 +103,11 @@ unsafe impl Sync for TilePtr {}
 
 /// `C = alpha * A B + beta * C` for logical `m x k` A and `k x n` B; `c`
 /// spans exactly rows `0..m` (the last one `n` long). Sizes are non-zero.
+/// `nc` is the width of a block of B ([`params::nc`](super::params::nc) but
+/// for tests), a multiple of `K::NR`; it does not change the result.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm<K: MicroKernel>(
+    nc: usize,
     m: usize,
     n: usize,
     k: usize,
@@ -143,17 +146,18 @@ pub fn gemm<K: MicroKernel>(
         TASK_ROW_PANELS
     };
     let task_rows = K::MR * row_panels_per_task;
-    let task_cols = if many_rows { NC } else { K::NR * TASK_COL_PANELS };
+    let task_cols = if many_rows { nc } else { K::NR * TASK_COL_PANELS };
     let c_ptr = TilePtr(c.as_mut_ptr());
     // Depth blocks of equal size, at most KC: k = 800 runs as 4 x 200
     // rather than 3 x 256 + 32, whose last thin block would cost a full
     // pass over C for little work.
     let kc_block = k.div_ceil(k.div_ceil(KC));
     // The blocks of B in the order they are multiplied: columns, then depth.
-    let blocks = (0..n).step_by(NC).flat_map(|jc| {
+    debug_assert!(nc.is_multiple_of(K::NR));
+    let blocks = (0..n).step_by(nc).flat_map(move |jc| {
         (0..k).step_by(kc_block).map(move |pc| Block {
             jc,
-            nc: NC.min(n - jc),
+            nc: nc.min(n - jc),
             pc,
             kc: kc_block.min(k - pc),
         })

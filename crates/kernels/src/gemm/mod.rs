@@ -155,13 +155,14 @@ pub fn sgemm_with(
         }
         return;
     }
+    let nc = params::nc();
     match isa {
-        Isa::Portable if fused => driver::gemm::<portable::Portable<true>>(m, n, k, alpha, a, b, beta, c, ldc),
-        Isa::Portable => driver::gemm::<portable::Portable<false>>(m, n, k, alpha, a, b, beta, c, ldc),
+        Isa::Portable if fused => driver::gemm::<portable::Portable<true>>(nc, m, n, k, alpha, a, b, beta, c, ldc),
+        Isa::Portable => driver::gemm::<portable::Portable<false>>(nc, m, n, k, alpha, a, b, beta, c, ldc),
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => driver::gemm::<avx2::Avx2>(m, n, k, alpha, a, b, beta, c, ldc),
+        Isa::Avx2 => driver::gemm::<avx2::Avx2>(nc, m, n, k, alpha, a, b, beta, c, ldc),
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => driver::gemm::<avx512::Avx512>(m, n, k, alpha, a, b, beta, c, ldc),
+        Isa::Avx512 => driver::gemm::<avx512::Avx512>(nc, m, n, k, alpha, a, b, beta, c, ldc),
         #[cfg(not(target_arch = "x86_64"))]
         _ => unreachable!("unsupported kernels are refused above"),
     }
@@ -264,13 +265,70 @@ mod tests {
                     narrow::gemm::<narrow::portable::PortableDots<false>>(m, n, k, 1.5, oa, ob, 0.5, &mut got, n)
                 };
             } else {
-                driver::gemm::<portable::Portable<false>>(m, n, k, 1.5, oa, ob, 0.5, &mut got, n);
+                driver::gemm::<portable::Portable<false>>(params::nc(), m, n, k, 1.5, oa, ob, 0.5, &mut got, n);
             }
             for (i, (g, w)) in got.iter().zip(&want).enumerate() {
                 assert!(
                     (g - w).abs() <= 1e-4 * (k as f32),
                     "({m}, {n}, {k}) C[{i}] = {g}, want {w}"
                 );
+            }
+        }
+    }
+
+    /// The width of a block of B, which this CPU's L2 decides, changes
+    /// which tiles are computed when but no sum: every width gives the same
+    /// bits, on every kernel, with A and B as stored or transposed and on
+    /// one or two threads.
+    #[test]
+    fn block_width_does_not_change_the_bits() {
+        fn run<K: kernel::MicroKernel>(
+            nc: usize,
+            m: usize,
+            n: usize,
+            k: usize,
+            ta: Transpose,
+            tb: Transpose,
+        ) -> Vec<f32> {
+            let values = |len: usize, salt: usize| -> Vec<f32> {
+                (0..len).map(|i| ((i * 37 + salt) % 101) as f32 / 50.0 - 1.0).collect()
+            };
+            let (a, b) = (values(m * k, 1), values(k * n, 2));
+            let lda = if ta == Transpose::No { k } else { m };
+            let ldb = if tb == Transpose::No { n } else { k };
+            let (oa, ob) = (operand(ta, &a, lda), operand(tb, &b, ldb));
+            let mut c = values(m * n, 3);
+            driver::gemm::<K>(nc, m, n, k, 0.75, oa, ob, 0.5, &mut c, n);
+            c
+        }
+        fn compare<K: kernel::MicroKernel>(name: &str) {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+            for (m, n, k) in [(300, 700, 300), (60, 1000, 530), (7, 333, 20)] {
+                for (ta, tb) in [(Transpose::No, Transpose::No), (Transpose::Yes, Transpose::Yes)] {
+                    let want = run::<K>(params::nc(), m, n, k, ta, tb);
+                    for nc in [64, 128, 256, 512, 1024] {
+                        let one = run::<K>(nc, m, n, k, ta, tb);
+                        let two = pool.install(|| run::<K>(nc, m, n, k, ta, tb));
+                        for got in [one, two] {
+                            let same = got.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits());
+                            assert!(same, "{name}: ({m}, {n}, {k}, {ta:?}, {tb:?}) differs at NC = {nc}");
+                        }
+                    }
+                }
+            }
+        }
+        if portable::has_fma() {
+            compare::<portable::Portable<true>>("portable");
+        } else {
+            compare::<portable::Portable<false>>("portable, unfused");
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            if Isa::Avx2.supported_or_skip() {
+                compare::<avx2::Avx2>("avx2");
+            }
+            if Isa::Avx512.supported_or_skip() {
+                compare::<avx512::Avx512>("avx512");
             }
         }
     }

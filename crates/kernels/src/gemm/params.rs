@@ -1,14 +1,20 @@
-//! Blocking constants of the loop nest, chosen for this project's machine
-//! (AMD EPYC, Zen 4: 32 KiB L1d and 1 MiB L2 per core, 32 MiB shared L3) and
-//! reasonable on other x86-64 parts.
+//! Blocking of the loop nest.
 //!
 //! The loop nest keeps three things in three levels of cache:
 //! - one `MR x KC` panel of A in L1 while it meets every micro-panel of B
-//!   of its task (10 KiB at KC = 256, MR = 10: a third of L1, leaving room
-//!   for the B panels streaming through);
+//!   of its task (10 KiB at KC = 256, MR = 10; 6 KiB for AVX2's MR = 6: a
+//!   third of a 32 KiB L1 at most, leaving room for the B panels streaming
+//!   through);
 //! - the packed block of B, `KC x NC` floats, in L2 while every row panel of
-//!   A meets it (512 KiB at KC = 256, NC = 512: half of L2);
+//!   A meets it: NC is chosen so that it fills half of this CPU's L2, read
+//!   at run time ([`nc`]);
 //! - C itself is touched once per KC block.
+//!
+//! KC is one constant on every machine because it fixes the order of the
+//! sums (each element of C is summed depth block by depth block); NC only
+//! changes which tiles are computed when, never a result.
+
+use std::sync::OnceLock;
 
 /// Depth of a packed block: the `k` extent multiplied per micro-kernel call.
 /// Long enough that loading and storing the C tile is noise (each call does
@@ -16,8 +22,21 @@
 /// enough that the A micro-panel stays in L1.
 pub const KC: usize = 256;
 
-/// Width of a packed block of B: `KC * NC * 4` bytes = 512 KiB, half of L2.
-pub const NC: usize = 512;
+/// Width of a packed block of B on this CPU: [`nc_for_l2`] of its L2
+/// ([`CacheSizes::get`](crate::cache::CacheSizes::get)).
+pub fn nc() -> usize {
+    static NC: OnceLock<usize> = OnceLock::new();
+    *NC.get_or_init(|| nc_for_l2(crate::cache::CacheSizes::get().l2))
+}
+
+/// Width of a packed block of B for an L2 of `l2` bytes: as many columns as
+/// make a `KC`-deep block half of it, in whole multiples of 64 columns
+/// (every kernel's NR divides 64, so blocks end on panel boundaries), from
+/// 128 to 4096. 256 for a 512 KiB L2 (Zen 2 and 3), 512 for 1 MiB (Zen 4,
+/// Skylake-X), 1024 for 2 MiB (Sapphire Rapids).
+pub fn nc_for_l2(l2: usize) -> usize {
+    (l2 / 2 / (KC * size_of::<f32>()) / 64 * 64).clamp(128, 4096)
+}
 
 /// Below this many multiply-adds (`m * n * k`) a product runs on one
 /// thread: splitting costs a few microseconds of synchronisation, more than
