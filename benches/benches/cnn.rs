@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use kernels::conv::{ConvGeometry, Padding, im2col};
 use kernels::gemm::Isa;
-use kernels::peak::fma_gflops;
 use kernels::pool::{max_pool_backward, max_pool_forward};
 use nn::{Classifier, Conv2d, Dense, Dropout, DropoutKind, Flatten, Init, Layer, MaxPool2d, Mode, Relu, Sequential};
 use optim::{Adam, AdamConfig};
@@ -180,12 +179,11 @@ fn bench(c: &mut Criterion) {
 }
 
 fn main() {
-    let peak = [Isa::Avx512, Isa::Avx2]
-        .into_iter()
-        .filter_map(|isa| fma_gflops(isa, 0.5))
-        .fold(0.0, f64::max);
+    let (unit, peak) = benches::selected_peak(0.5).unwrap_or((Isa::Portable, f64::NAN));
     println!(
-        "FMA peak {peak:.1} GFLOP/s per core; a training step is {:.1} GFLOP",
+        "kernel {}, FMA peak of its unit ({}) {peak:.1} GFLOP/s per core; a training step is {:.1} GFLOP",
+        Isa::selected().name(),
+        unit.name(),
         STEP_FLOPS as f64 / 1e9
     );
     let mut criterion = Criterion::default().configure_from_args();

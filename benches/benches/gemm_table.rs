@@ -107,16 +107,9 @@ fn parent() {
         fma_gflops(isa, 1.0)
     }
     let (avx512, avx2) = (peak_of(Isa::Avx512), peak_of(Isa::Avx2));
-    // The peak of the vector unit our kernel uses (the faster one for the
-    // portable kernel), one thread; then two threads at once.
-    let peak_isa = match isa {
-        Isa::Portable => [(Isa::Avx512, avx512), (Isa::Avx2, avx2)]
-            .into_iter()
-            .filter_map(|(i, g)| g.map(|g| (i, g)))
-            .max_by(|x, y| x.1.total_cmp(&y.1))
-            .map(|(i, _)| i),
-        _ => Some(isa),
-    };
+    // The peak of the vector unit our kernel uses, one thread; then two
+    // threads at once.
+    let peak_isa = benches::peak_unit(isa);
     let peak1 = peak_isa.and_then(peak_of);
     let peak2 = peak_isa.and_then(|i| {
         let other = std::thread::spawn(move || peak_of(i));

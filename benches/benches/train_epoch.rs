@@ -20,7 +20,6 @@ use std::path::Path;
 use std::time::Instant;
 
 use kernels::gemm::Isa;
-use kernels::peak::fma_gflops;
 use mnist_io::augment::Augment;
 use mnist_io::{Mnist, Split, Verify};
 use nn::{Classifier, Dense, Init, Relu, Sequential};
@@ -70,13 +69,11 @@ fn main() {
     };
     let epochs: usize = std::env::var("EPOCHS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
     let flops = epoch_flops(data.train.len());
-    let peak1 = [Isa::Avx512, Isa::Avx2]
-        .into_iter()
-        .filter_map(|isa| fma_gflops(isa, 1.0))
-        .fold(0.0, f64::max);
+    let (unit, peak1) = benches::selected_peak(1.0).unwrap_or((Isa::Portable, f64::NAN));
     println!(
-        "kernel {}, FMA peak {peak1:.1} GFLOP/s per core",
-        Isa::selected().name()
+        "kernel {}, FMA peak of its unit ({}) {peak1:.1} GFLOP/s per core",
+        Isa::selected().name(),
+        unit.name()
     );
     println!(
         "one epoch: {} images, batch {BATCH}, {:.1} GFLOP",

@@ -207,3 +207,21 @@ pub fn table_settings() -> (std::time::Duration, String) {
         std::env::var("GEMM_TABLE_FILTER").unwrap_or_default(),
     )
 }
+
+/// The FMA unit whose peak a kernel's speed is measured against: the
+/// kernel's own, or for the portable kernel the fastest this CPU has (what
+/// the compiler makes of it is not known).
+pub fn peak_unit(isa: kernels::gemm::Isa) -> Option<kernels::gemm::Isa> {
+    use kernels::gemm::Isa;
+    match isa {
+        Isa::Portable => [Isa::Avx512, Isa::Avx2].into_iter().find(|i| i.is_supported()),
+        _ => Some(isa),
+    }
+}
+
+/// One thread's FMA peak, in GFLOP/s, of the unit [`peak_unit`] gives for
+/// the kernel in use, measured over about `seconds`, with the unit.
+pub fn selected_peak(seconds: f64) -> Option<(kernels::gemm::Isa, f64)> {
+    let unit = peak_unit(kernels::gemm::Isa::selected())?;
+    Some((unit, kernels::peak::fma_gflops(unit, seconds)?))
+}

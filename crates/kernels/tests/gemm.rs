@@ -229,13 +229,13 @@ proptest! {
 /// 256 to 1024 on the machines seen, is crossed from n = 1030 on) and every
 /// edge (not multiples of MR or NR), plus the training shapes' edges.
 /// (37, 1100, 300) and (3, 2000, 5) have few rows and a row-major B whose
-/// rows are a page or more apart, which is packed rather than read in place.
+/// rows are a page or more apart.
 /// (5, 1, 15), (7, 16, 32) and (33, 13, 300) take AVX-512's dot-product
 /// path for at most 16 columns with k below, at and past a multiple of 16
 /// (its transposed copy of B goes 16 rows at a time). (300, 1030, 520) and
 /// (50, 1100, 600) run on several threads through several blocks of B in
 /// both directions, each block packed while the one before is multiplied:
-/// many rows, and few rows with B packed whole. (20, 40, 3000) is a narrow
+/// many rows, and few rows in strips of columns. (20, 40, 3000) is a narrow
 /// B through many depth blocks.
 #[test]
 fn block_and_edge_boundaries() {

@@ -4,7 +4,10 @@
 //! for jc in 0..n step NC                     block of B columns (NC from the L2 size)
 //!   for pc in 0..k step KC                   block of depth
 //!     pack the B block (KC x NC)             shared by every task, stays in L2
-//!     for each task                          a block of rows x columns of C
+//!     for each task                          a block of rows x columns of C:
+//!                                            few rows, a strip of columns
+//!                                            across all rows; many, row
+//!                                            panels across the block
 //!       for ir in the task's row panels      A: MR x KC where it lies, stays in L1
 //!         for jr in the task's column panels
 //!           micro-kernel: C[ir.., jr..] (MR x NR)
@@ -30,11 +33,8 @@
 //! rows. Measured on Zen 4, packing A cost up to 10% at 512 x 512 x 512 and
 //! 1024 x 1024 x 1024 and bought nothing: the `MR x KC` panel stays in L1
 //! whatever its strides; what it did need is the next panel prefetched (see
-//! `prefetch_a_ahead`). B is read in place when it is row-major, M is
-//! small (each B panel then meets few A panels and packing would cost as much
-//! as it saves) and its rows are less than a page apart, and packed
-//! otherwise; a partial panel at the right edge is always packed, padded
-//! with zeros.
+//! `prefetch_a_ahead`). B is always packed (see `gemm` for why, measured);
+//! a partial panel at the right edge is padded with zeros.
 //!
 //! Every element of C is summed in the same order (KC blocks in turn, each
 //! by one micro-kernel call on the same tile) whichever task and thread
@@ -45,9 +45,7 @@ use std::cell::RefCell;
 
 use super::kernel::MicroKernel;
 use super::pack::{Operand, pack_a};
-use super::params::{
-    KC, PACK_B_MIN_ROWS, PACK_B_MIN_STRIDE, PARALLEL_THRESHOLD, TARGET_ROW_TASKS, TASK_COL_PANELS, TASK_ROW_PANELS,
-};
+use super::params::{KC, MANY_ROWS, PARALLEL_THRESHOLD, TARGET_ROW_TASKS, TASK_COL_PANELS, TASK_ROW_PANELS};
 use super::pipeline;
 
 /// 64-byte aligned storage, so that packed panels start on cache lines.
@@ -120,22 +118,23 @@ pub fn gemm<K: MicroKernel>(
 ) {
     debug_assert_eq!(c.len(), (m - 1) * ldc + n);
     let parallel = m.saturating_mul(n).saturating_mul(k) >= PARALLEL_THRESHOLD && rayon::current_num_threads() > 1;
-    // Two plans. Few rows (a training batch): tasks are small blocks of C,
-    // so both threads have work, and on several threads B is read where it
-    // lies when it is row-major with rows less than a page apart. Many
-    // rows: tasks are row panels across the whole block of B, which is
-    // packed once and shared.
+    // Two plans, both with B packed. Few rows (a training batch): a task
+    // is a strip of TASK_COL_PANELS column panels across every row, so that
+    // each panel of B is read by the one core that runs its task while the
+    // small A is read by both. Many rows: tasks are row panels across the
+    // whole block of B, which stays in L2 while they meet it.
     //
-    // On one thread B is always packed. Measured on the Xeon (Sapphire
-    // Rapids), `examples/gemm_one`, medians of three alternating runs, one
-    // thread: 100x784x512 67.3 -> 73.5 GFLOP/s packed (AVX2), 107.2 ->
-    // 117.1 (AVX-512); 100x512x512 69.8 -> 75.8, 109.7 -> 123.3. Rows 2 KiB
-    // apart fall into a few sets of L1, so a B panel read in place does not
-    // stay there between the A panels that meet it. On two threads packed
-    // lost: 113.4 -> 100.7 (AVX2), 153.2 -> 133.7 (AVX-512) on 100x784x512,
-    // as each core then reads panels the other one packed.
-    let many_rows = m >= PACK_B_MIN_ROWS;
-    let b_direct = parallel && b.col_stride == 1 && !many_rows && b.row_stride < PACK_B_MIN_STRIDE;
+    // Measured on the Xeon (Sapphire Rapids), `examples/gemm_one`, medians
+    // of three alternating runs, two threads, AVX2 then AVX-512, GFLOP/s,
+    // against tasks of 2 row panels with B read in place (its rows less
+    // than a page apart; the earlier plan): 100x784x512 120.8 -> 123.5 and
+    // 156.5 -> 168.4; 100x512x512 ABᵀ 104.6 -> 128.3 and 140.3 -> 169.3;
+    // 50x3136x1024 73.4 -> 96.9 and 102.8 -> 134.4. On one thread, B packed
+    // against B in place: 100x784x512 67.3 -> 73.5 (AVX2) and 107.2 ->
+    // 117.1 (AVX-512): rows 2 KiB apart fall into a few sets of L1, so a
+    // panel read in place does not stay there between the A panels that
+    // meet it.
+    let many_rows = m >= MANY_ROWS;
     // Many rows: tasks of at least TASK_ROW_PANELS row panels, more when
     // there would be many more than TARGET_ROW_TASKS tasks, so that products
     // with short tiles (conv1's k = 25) do not spend their time starting
@@ -143,7 +142,7 @@ pub fn gemm<K: MicroKernel>(
     let row_panels_per_task = if many_rows {
         TASK_ROW_PANELS.max(m.div_ceil(K::MR) / TARGET_ROW_TASKS)
     } else {
-        TASK_ROW_PANELS
+        m.div_ceil(K::MR)
     };
     let task_rows = K::MR * row_panels_per_task;
     let task_cols = if many_rows { nc } else { K::NR * TASK_COL_PANELS };
@@ -162,13 +161,10 @@ pub fn gemm<K: MicroKernel>(
             kc: kc_block.min(k - pc),
         })
     });
-    // Pack what is not read in place: everything, or only the partial panel
-    // at the right edge.
-    let first_packed = |blk: &Block| if b_direct { blk.nc / K::NR } else { 0 };
-    let packed_len = |blk: &Block| (blk.nc.div_ceil(K::NR) - first_packed(blk)) * blk.kc * K::NR;
-    // Panel `j` of the packed part of block `blk`.
+    let packed_len = |blk: &Block| blk.nc.div_ceil(K::NR) * blk.kc * K::NR;
+    // Panel `j` of block `blk`.
     let pack_panel = |blk: &Block, j: usize, dst: &mut [f32]| {
-        let col = (first_packed(blk) + j) * K::NR;
+        let col = j * K::NR;
         K::pack_b(&b, blk.pc, blk.kc, blk.jc + col, K::NR.min(blk.nc - col), dst);
     };
     let pack = |blk: &Block, packed: &mut [f32]| {
@@ -185,14 +181,6 @@ pub fn gemm<K: MicroKernel>(
     let task_of = |blk: &Block, packed: &[f32], t: usize| {
         let Block { jc, nc, pc, kc } = *blk;
         let beta = if pc == 0 { beta } else { 1.0 };
-        let first_packed = first_packed(blk);
-        let b_panel = |j: usize| -> (&[f32], usize) {
-            if j < first_packed {
-                (&b.data[pc * b.row_stride + jc + j * K::NR..], b.row_stride)
-            } else {
-                (&packed[(j - first_packed) * kc * K::NR..], K::NR)
-            }
-        };
         let (row0, col0) = ((t % row_tasks) * task_rows, (t / row_tasks) * task_cols);
         let (rows, cols) = (task_rows.min(m - row0), task_cols.min(nc - col0));
         with_buf(&A_PANEL, |abuf| {
@@ -216,7 +204,7 @@ pub fn gemm<K: MicroKernel>(
                 prefetch_a_ahead::<K>(&a, ir, pc, kc);
                 for jr in (col0..col0 + cols).step_by(K::NR) {
                     let nr = K::NR.min(nc - jr);
-                    let (b_panel, rs_b) = b_panel(jr / K::NR);
+                    let b_panel = &packed[(jr / K::NR) * kc * K::NR..];
                     // SAFETY: the tile (ir.., jc + jr..) of mr x nr is
                     // inside C (ir + mr <= m, jc + jr + nr <= n), and
                     // no other task writes it meanwhile (see `TilePtr`).
@@ -227,7 +215,6 @@ pub fn gemm<K: MicroKernel>(
                             rs_a,
                             cs_a,
                             b_panel,
-                            rs_b,
                             c_ptr,
                             ir * ldc + jc + jr,
                             ldc,
@@ -321,9 +308,10 @@ fn prefetch_a_ahead<K: MicroKernel>(a: &Operand, row0: usize, col0: usize, kc: u
     }
 }
 
-/// One `mr x nr` tile of C at `offset`: the kernel's full tile, or its
-/// edge tile (AVX-512's writes through masks; the others' go through a
-/// scratch tile, `MicroKernel::tile_edge`'s default).
+/// One `mr x nr` tile of C at `offset` from a packed panel of B: the
+/// kernel's full tile, or its edge tile (AVX-512's and AVX2's write through
+/// masks; the portable kernel's goes through a scratch tile,
+/// `MicroKernel::tile_edge`'s default).
 ///
 /// # Safety
 /// `a` is readable for MR rows and `kc` columns through `rs_a`, `cs_a`; the
@@ -337,7 +325,6 @@ unsafe fn tile<K: MicroKernel>(
     rs_a: usize,
     cs_a: usize,
     b_panel: &[f32],
-    rs_b: usize,
     c: TilePtr,
     offset: usize,
     ldc: usize,
@@ -348,7 +335,9 @@ unsafe fn tile<K: MicroKernel>(
 ) {
     // B panels narrower than NR are packed with zero padding, so the
     // kernel's NR columns are always readable.
-    debug_assert!(b_panel.len() >= (kc - 1) * rs_b + K::NR);
+    debug_assert!(b_panel.len() >= kc * K::NR);
+    // A packed panel's rows are NR floats apart.
+    let rs_b = K::NR;
     if mr == K::MR && nr == K::NR {
         // SAFETY: A and B are readable as the kernel needs (above and the
         // caller's contract); the tile is inside C (the caller's contract);

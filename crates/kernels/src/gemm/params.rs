@@ -43,14 +43,15 @@ pub fn nc_for_l2(l2: usize) -> usize {
 /// it saves on products that take less than ~50 µs.
 pub const PARALLEL_THRESHOLD: usize = 1 << 21;
 
-/// A parallel task computes `TASK_ROW_PANELS x TASK_COL_PANELS` tiles of C.
-/// Tasks are the unit of work-splitting; their boundaries depend on the
-/// shape only, never on the number of threads, and so neither do the
-/// results. Splitting columns too keeps two threads busy on products with
-/// few rows (a batch of 50 or 100).
+/// With many rows of C (at least [`MANY_ROWS`]), a task computes at least
+/// `TASK_ROW_PANELS` row panels across a whole block of B. Tasks are the
+/// unit of work-splitting; their boundaries depend on the shape only, never
+/// on the number of threads, and so neither do the results.
 pub const TASK_ROW_PANELS: usize = 2;
 
-/// See [`TASK_ROW_PANELS`].
+/// With few rows of C (a batch of 50 or 100), a task is a strip of this
+/// many column panels across every row: enough tasks to keep two threads
+/// busy on a 512-column product, each reading its own part of B.
 pub const TASK_COL_PANELS: usize = 4;
 
 /// When C has many rows, tasks grow past [`TASK_ROW_PANELS`] row panels so
@@ -64,17 +65,7 @@ pub const TASK_COL_PANELS: usize = 4;
 /// 98-100 (`examples/gemm_one`, best of 5, three alternating runs).
 pub const TARGET_ROW_TASKS: usize = 64;
 
-/// Below this many rows of C, B is read where it lies instead of packed
-/// (when it is row-major): each B panel then meets at most a few A panels,
-/// and packing it would cost about as much as it saves.
-pub const PACK_B_MIN_ROWS: usize = 256;
-
-/// From this row stride on (in floats: 4 KiB), B is packed even when few
-/// rows of C would let it be read in place. Rows a page or more apart put
-/// every step of k on a new page, where the hardware prefetchers stop, so
-/// the kernel waits on each row; the packing loop, with nothing else to do,
-/// keeps many such reads in flight. Measured (`--bench gemm_table`, three
-/// alternating runs, ours against the best other crate): 50 x 3136 x 1024 on
-/// one thread went from 0.87-0.94 to 0.99-1.06 packed, while 100 x 512 x 512
-/// (rows 2 KiB apart) lost when packed (1.19-1.23 to 1.00-1.15).
-pub const PACK_B_MIN_STRIDE: usize = 1024;
+/// From this many rows of C on, tasks are row panels across a block of B
+/// instead of column strips across every row: a block of B then meets
+/// enough row panels to be worth sharing in L2.
+pub const MANY_ROWS: usize = 256;

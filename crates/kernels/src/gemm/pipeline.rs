@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 /// One block of the product.
 #[derive(Clone, Copy)]
 pub struct Block {
-    /// Panels to pack (none when B is read where it lies).
+    /// Panels to pack.
     pub panels: usize,
     /// Floats in one packed panel.
     pub panel_len: usize,

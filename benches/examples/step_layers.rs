@@ -1,8 +1,10 @@
-//! Where a training step of the tutorial's CNN (batch 50) spends its time:
-//! each layer's forward and backward and the optimiser's update, timed
-//! over many steps on the current rayon pool, medians in milliseconds.
+//! Where a training step spends its time: each layer's forward and backward
+//! and the optimiser's update, timed over many steps on the current rayon
+//! pool, medians in milliseconds. `cnn` is the tutorial's CNN at batch 50,
+//! `mlp` the deep and wide MLP of `--bench train_epoch` (784-512x4-10,
+//! ReLU) at batch 100.
 //!
-//! `cargo run --release -p benches --example cnn_layers [steps]`
+//! `cargo run --release -p benches --example step_layers -- cnn|mlp [steps]`
 //! (`RAYON_NUM_THREADS=1` for one thread).
 
 use std::time::Instant;
@@ -14,30 +16,63 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use tensor::{Shape, Tensor};
 
-fn main() {
-    kernels::denormals::flush_denormals();
-    let steps: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(60);
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+/// The tutorial's CNN and an input batch of 50.
+fn cnn(rng: &mut Xoshiro256PlusPlus) -> (Vec<Box<dyn Layer>>, Tensor) {
     let conv_w = Init::TruncatedNormal { mean: 0.0, std: 0.1 };
     let bias = Init::Constant(0.1);
-    let mut layers: Vec<Box<dyn Layer>> = vec![
-        Box::new(Conv2d::new(1, 32, 5, 1, Padding::Same, &conv_w, &bias, &mut rng)),
+    let layers: Vec<Box<dyn Layer>> = vec![
+        Box::new(Conv2d::new(1, 32, 5, 1, Padding::Same, &conv_w, &bias, rng)),
         Box::new(Relu),
         Box::new(MaxPool2d::new(2, 2, Padding::Same)),
-        Box::new(Conv2d::new(32, 64, 5, 1, Padding::Same, &conv_w, &bias, &mut rng)),
+        Box::new(Conv2d::new(32, 64, 5, 1, Padding::Same, &conv_w, &bias, rng)),
         Box::new(Relu),
         Box::new(MaxPool2d::new(2, 2, Padding::Same)),
         Box::new(Flatten),
-        Box::new(Dense::new(3136, 1024, &conv_w, &bias, &mut rng)),
+        Box::new(Dense::new(3136, 1024, &conv_w, &bias, rng)),
         Box::new(Relu),
         Box::new(Dropout::new(0.5, DropoutKind::Inverted, 2)),
-        Box::new(Dense::new(1024, 10, &conv_w, &Init::Zeros, &mut rng)),
+        Box::new(Dense::new(1024, 10, &conv_w, &Init::Zeros, rng)),
     ];
+    (layers, pixels(&[50, 28, 28, 1]))
+}
+
+/// The deep and wide MLP and an input batch of 100.
+fn mlp(rng: &mut Xoshiro256PlusPlus) -> (Vec<Box<dyn Layer>>, Tensor) {
+    const WIDTHS: [usize; 6] = [784, 512, 512, 512, 512, 10];
+    let mut layers: Vec<Box<dyn Layer>> = Vec::new();
+    for (i, w) in WIDTHS.windows(2).enumerate() {
+        let he = Init::Normal {
+            mean: 0.0,
+            std: (2.0 / w[0] as f32).sqrt(),
+        };
+        layers.push(Box::new(Dense::new(w[0], w[1], &he, &Init::Zeros, rng)));
+        if i + 2 < WIDTHS.len() {
+            layers.push(Box::new(Relu));
+        }
+    }
+    (layers, pixels(&[100, 784]))
+}
+
+/// Pixel-like values in [0, 1] of the given shape.
+fn pixels(shape: &[usize]) -> Tensor {
+    let shape = Shape::new(shape);
+    let len = shape.len();
+    Tensor::from_vec(shape, (0..len).map(|i| ((i * 7919) % 256) as f32 / 255.0).collect())
+}
+
+fn main() {
+    kernels::denormals::flush_denormals();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (mut layers, x) = match args.first().map(String::as_str) {
+        Some("cnn") | None => cnn(&mut Xoshiro256PlusPlus::seed_from_u64(1)),
+        Some("mlp") => mlp(&mut Xoshiro256PlusPlus::seed_from_u64(1)),
+        Some(other) => {
+            eprintln!("step_layers: {other:?} is not a network: use cnn or mlp");
+            std::process::exit(2);
+        }
+    };
+    let steps: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(60);
     let n = layers.len();
-    let x = Tensor::from_vec(
-        Shape::new(&[50, 28, 28, 1]),
-        (0..50 * 784).map(|i| ((i * 7919) % 256) as f32 / 255.0).collect(),
-    );
     let mut outs: Vec<Tensor> = (0..n).map(|_| Tensor::default()).collect();
     let mut grads: Vec<Tensor> = (0..n + 1).map(|_| Tensor::default()).collect();
     let mut adam = Adam::new(AdamConfig::tensorflow(1e-4));
@@ -85,6 +120,11 @@ fn main() {
         v[v.len() / 2]
     };
     let mut total = 0.0;
+    println!(
+        "kernel {}, {} threads",
+        kernels::gemm::Isa::selected().name(),
+        pool.current_num_threads()
+    );
     println!("{:<14} {:>9} {:>9}", "layer", "forward", "backward");
     for i in 0..n {
         let (f, b) = (median(&mut times[i].clone()), median(&mut times[n + i].clone()));
