@@ -15,7 +15,7 @@ const CHUNK: usize = 1 << 15;
 /// `y[i] = f(x[i])`, in parallel when long.
 fn map(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32 + Sync) {
     assert_eq!(x.len(), y.len());
-    let run = |x: &[f32], y: &mut [f32]| y.iter_mut().zip(x).for_each(|(yi, &xi)| *yi = f(xi));
+    let run = |x: &[f32], y: &mut [f32]| crate::wide::wide(|| y.iter_mut().zip(x).for_each(|(yi, &xi)| *yi = f(xi)));
     if x.len() <= CHUNK {
         run(x, y);
     } else {
@@ -29,10 +29,12 @@ fn map(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32 + Sync) {
 fn zip_map(a: &[f32], dy: &[f32], dx: &mut [f32], f: impl Fn(f32, f32) -> f32 + Sync) {
     assert!(a.len() == dy.len() && dy.len() == dx.len());
     let run = |a: &[f32], dy: &[f32], dx: &mut [f32]| {
-        dx.iter_mut()
-            .zip(a)
-            .zip(dy)
-            .for_each(|((d, &ai), &dyi)| *d = f(ai, dyi))
+        crate::wide::wide(|| {
+            dx.iter_mut()
+                .zip(a)
+                .zip(dy)
+                .for_each(|((d, &ai), &dyi)| *d = f(ai, dyi))
+        })
     };
     if a.len() <= CHUNK {
         run(a, dy, dx);

@@ -241,7 +241,7 @@ pub fn col2im(g: &ConvGeometry, batch: usize, cols: &[f32], dx: &mut [f32]) {
                             if let Some((start, skip, len)) = g.run(oy, ox, ky) {
                                 let src = &row[(ky * g.kernel_w + skip) * c..][..len * c];
                                 let dst = &mut dx[start * c..(start + len) * c];
-                                dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
+                                crate::wide::wide(|| dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s));
                             }
                         }
                     }

@@ -10,6 +10,7 @@
 //! - [`activation`]: ReLU and sigmoid, forward and backward.
 //! - [`softmax`]: softmax with cross-entropy, forward and backward.
 //! - [`vector`]: bias add, column sums, scaling.
+//! - [`wide`]: element-wise loops compiled for AVX2 where the kernel in use has it.
 //! - [`math`]: our own exp, ln, tanh, sigmoid, sin/cos (the same bits on every CPU).
 //! - [`denormals`]: flush-to-zero for the threads that train.
 //! - [`peak`]: this machine's peak FMA rate, to quote speeds against.
@@ -29,5 +30,6 @@ pub mod pool;
 pub mod reproducibility;
 pub mod softmax;
 pub mod vector;
+pub mod wide;
 
 pub use gemm::{Isa, Transpose, sgemm};
