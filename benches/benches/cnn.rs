@@ -20,43 +20,13 @@ use criterion::{BenchmarkId, Criterion, Throughput};
 use kernels::conv::{ConvGeometry, Padding, im2col};
 use kernels::gemm::Isa;
 use kernels::pool::{max_pool_backward, max_pool_forward};
-use nn::{Classifier, Conv2d, Dense, Dropout, DropoutKind, Flatten, Init, Layer, MaxPool2d, Mode, Relu, Sequential};
+use nn::{Conv2d, Init, Layer, Mode};
 use optim::{Adam, AdamConfig};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use tensor::{Shape, Tensor};
 
-const BATCH: usize = 50;
-const STEP_FLOPS: u64 = 4_102_400_000;
-
-fn cnn() -> Classifier {
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
-    let conv_w = Init::TruncatedNormal { mean: 0.0, std: 0.1 };
-    let bias = Init::Constant(0.1);
-    let mut m = Sequential::new(Shape::new(&[28, 28, 1]));
-    m.push(Conv2d::new(1, 32, 5, 1, Padding::Same, &conv_w, &bias, &mut rng))
-        .unwrap();
-    m.push(Relu).unwrap();
-    m.push(MaxPool2d::new(2, 2, Padding::Same)).unwrap();
-    m.push(Conv2d::new(32, 64, 5, 1, Padding::Same, &conv_w, &bias, &mut rng))
-        .unwrap();
-    m.push(Relu).unwrap();
-    m.push(MaxPool2d::new(2, 2, Padding::Same)).unwrap();
-    m.push(Flatten).unwrap();
-    m.push(Dense::new(
-        3136,
-        1024,
-        &Init::TruncatedNormal { mean: 0.0, std: 1.0 },
-        &bias,
-        &mut rng,
-    ))
-    .unwrap();
-    m.push(Relu).unwrap();
-    m.push(Dropout::new(0.5, DropoutKind::Inverted, 2)).unwrap();
-    m.push(Dense::new(1024, 10, &Init::Zeros, &Init::Zeros, &mut rng))
-        .unwrap();
-    Classifier::new(m)
-}
+use benches::nets::{CNN_BATCH as BATCH, CNN_STEP_FLOPS as STEP_FLOPS};
 
 fn images(n: usize, len: usize) -> Tensor {
     let data = (0..n * len).map(|i| ((i * 7919) % 256) as f32 / 255.0).collect();
@@ -159,7 +129,7 @@ fn bench(c: &mut Criterion) {
             },
         );
 
-        let mut net = cnn();
+        let mut net = benches::nets::cnn(1);
         let mut adam = Adam::new(AdamConfig::tensorflow(1e-4));
         let x = images(BATCH, 784);
         let labels: Vec<u8> = (0..BATCH).map(|i| (i % 10) as u8).collect();

@@ -17,43 +17,15 @@
 //! and is counted as time, not as work.
 
 use std::path::Path;
-use std::time::Instant;
 
 use kernels::gemm::Isa;
-use mnist_io::augment::Augment;
 use mnist_io::{Mnist, Split, Verify};
-use nn::{Classifier, Dense, Init, Relu, Sequential};
 use optim::{Adam, AdamConfig};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
-use tensor::Shape;
-use train::batches::{Batch, accuracy, run_epoch};
+use train::batches::{Batch, accuracy};
 
-const WIDTHS: [usize; 6] = [784, 512, 512, 512, 512, 10];
-const BATCH: usize = 100;
-
-fn epoch_flops(images: usize) -> f64 {
-    let layers: Vec<(usize, usize)> = WIDTHS.windows(2).map(|w| (w[0], w[1])).collect();
-    let forward: usize = layers.iter().map(|&(i, o)| 2 * i * o).sum();
-    let input_grads: usize = layers.iter().skip(1).map(|&(i, o)| 2 * i * o).sum();
-    (2 * forward + input_grads) as f64 * images as f64
-}
-
-fn model(seed: u64) -> Classifier {
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let mut model = Sequential::new(Shape::new(&[784]));
-    for (i, w) in WIDTHS.windows(2).enumerate() {
-        let he = Init::Normal {
-            mean: 0.0,
-            std: (2.0 / w[0] as f32).sqrt(),
-        };
-        model.push(Dense::new(w[0], w[1], &he, &Init::Zeros, &mut rng)).unwrap();
-        if i + 2 < WIDTHS.len() {
-            model.push(Relu).unwrap();
-        }
-    }
-    Classifier::new(model)
-}
+use benches::nets::MLP_BATCH;
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
@@ -68,7 +40,7 @@ fn main() {
         }
     };
     let epochs: usize = std::env::var("EPOCHS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
-    let flops = epoch_flops(data.train.len());
+    let flops = benches::nets::mlp_flops_per_image() * data.train.len() as f64;
     let (unit, peak1) = benches::selected_peak(1.0).unwrap_or((Isa::Portable, f64::NAN));
     println!(
         "kernel {}, FMA peak of its unit ({}) {peak1:.1} GFLOP/s per core",
@@ -76,7 +48,7 @@ fn main() {
         unit.name()
     );
     println!(
-        "one epoch: {} images, batch {BATCH}, {:.1} GFLOP",
+        "one epoch: {} images, batch {MLP_BATCH}, {:.1} GFLOP",
         data.train.len(),
         flops / 1e9
     );
@@ -92,26 +64,15 @@ fn main() {
             .build()
             .unwrap();
         let (median, acc) = pool.install(|| {
-            let mut net = model(1);
+            let mut net = benches::nets::mlp(1);
             let mut adam = Adam::new(AdamConfig::tensorflow(0.001));
             let mut rng = Xoshiro256PlusPlus::seed_from_u64(2);
             let mut batch = Batch::default();
             let mut times = Vec::new();
             for e in 0..=epochs {
-                let start = Instant::now();
-                run_epoch(
-                    &mut net,
-                    &data.train,
-                    BATCH,
-                    &Augment::default(),
-                    &mut adam,
-                    &mut rng,
-                    &mut batch,
-                    &mut |_, _| {},
-                )
-                .unwrap();
+                let seconds = benches::nets::mlp_epoch(&mut net, &data.train, &mut adam, &mut rng, &mut batch).unwrap();
                 if e > 0 {
-                    times.push(start.elapsed().as_secs_f64());
+                    times.push(seconds);
                 }
             }
             times.sort_by(f64::total_cmp);

@@ -9,63 +9,17 @@
 
 use std::time::Instant;
 
-use kernels::conv::Padding;
-use nn::{Conv2d, Dense, Dropout, DropoutKind, Flatten, Init, Layer, MaxPool2d, Mode, Relu};
+use benches::nets::{CNN_BATCH, MLP_BATCH, cnn_layers, mlp_layers, pixels};
+use nn::Mode;
 use optim::{Adam, AdamConfig, Optimizer};
-use rand::SeedableRng;
-use rand_xoshiro::Xoshiro256PlusPlus;
-use tensor::{Shape, Tensor};
-
-/// The tutorial's CNN and an input batch of 50.
-fn cnn(rng: &mut Xoshiro256PlusPlus) -> (Vec<Box<dyn Layer>>, Tensor) {
-    let conv_w = Init::TruncatedNormal { mean: 0.0, std: 0.1 };
-    let bias = Init::Constant(0.1);
-    let layers: Vec<Box<dyn Layer>> = vec![
-        Box::new(Conv2d::new(1, 32, 5, 1, Padding::Same, &conv_w, &bias, rng)),
-        Box::new(Relu),
-        Box::new(MaxPool2d::new(2, 2, Padding::Same)),
-        Box::new(Conv2d::new(32, 64, 5, 1, Padding::Same, &conv_w, &bias, rng)),
-        Box::new(Relu),
-        Box::new(MaxPool2d::new(2, 2, Padding::Same)),
-        Box::new(Flatten),
-        Box::new(Dense::new(3136, 1024, &conv_w, &bias, rng)),
-        Box::new(Relu),
-        Box::new(Dropout::new(0.5, DropoutKind::Inverted, 2)),
-        Box::new(Dense::new(1024, 10, &conv_w, &Init::Zeros, rng)),
-    ];
-    (layers, pixels(&[50, 28, 28, 1]))
-}
-
-/// The deep and wide MLP and an input batch of 100.
-fn mlp(rng: &mut Xoshiro256PlusPlus) -> (Vec<Box<dyn Layer>>, Tensor) {
-    const WIDTHS: [usize; 6] = [784, 512, 512, 512, 512, 10];
-    let mut layers: Vec<Box<dyn Layer>> = Vec::new();
-    for (i, w) in WIDTHS.windows(2).enumerate() {
-        let he = Init::Normal {
-            mean: 0.0,
-            std: (2.0 / w[0] as f32).sqrt(),
-        };
-        layers.push(Box::new(Dense::new(w[0], w[1], &he, &Init::Zeros, rng)));
-        if i + 2 < WIDTHS.len() {
-            layers.push(Box::new(Relu));
-        }
-    }
-    (layers, pixels(&[100, 784]))
-}
-
-/// Pixel-like values in [0, 1] of the given shape.
-fn pixels(shape: &[usize]) -> Tensor {
-    let shape = Shape::new(shape);
-    let len = shape.len();
-    Tensor::from_vec(shape, (0..len).map(|i| ((i * 7919) % 256) as f32 / 255.0).collect())
-}
+use tensor::Tensor;
 
 fn main() {
     kernels::denormals::flush_denormals();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (mut layers, x) = match args.first().map(String::as_str) {
-        Some("cnn") | None => cnn(&mut Xoshiro256PlusPlus::seed_from_u64(1)),
-        Some("mlp") => mlp(&mut Xoshiro256PlusPlus::seed_from_u64(1)),
+        Some("cnn") | None => (cnn_layers(1), pixels(&[CNN_BATCH, 28, 28, 1])),
+        Some("mlp") => (mlp_layers(1), pixels(&[MLP_BATCH, 784])),
         Some(other) => {
             eprintln!("step_layers: {other:?} is not a network: use cnn or mlp");
             std::process::exit(2);

@@ -1,6 +1,9 @@
 //! Shared pieces of the benchmarks: the matrix shapes that training uses,
 //! and one calling convention for the three GEMMs compared (this project's,
-//! `matrixmultiply` and `gemm`).
+//! `matrixmultiply` and `gemm`); the training benchmarks' networks
+//! ([`nets`]).
+
+pub mod nets;
 
 use kernels::gemm::Transpose;
 

@@ -36,6 +36,12 @@ impl Sequential {
 
     /// Appends a layer, checking that it takes the previous layer's output.
     pub fn push(&mut self, layer: impl Layer + 'static) -> Result<&mut Self, NnError> {
+        self.push_boxed(Box::new(layer))
+    }
+
+    /// [`push`](Self::push) for a layer already boxed (a list of layers
+    /// built at run time).
+    pub fn push_boxed(&mut self, layer: Box<dyn Layer>) -> Result<&mut Self, NnError> {
         let input = self.output_shape().clone();
         let output = layer
             .output_shape(input.dims())
@@ -45,7 +51,7 @@ impl Sequential {
                 input: input.clone(),
                 reason,
             })?;
-        self.layers.push(Box::new(layer));
+        self.layers.push(layer);
         self.shapes.push(Shape::new(&output));
         self.outputs.push(Tensor::default());
         self.grads.push(Tensor::default());
