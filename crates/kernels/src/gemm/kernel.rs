@@ -136,7 +136,7 @@ struct Scratch([f32; SCRATCH]);
 /// An instruction set with a micro-kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Isa {
-    /// Written with the `wide` crate; runs on any CPU.
+    /// Plain Rust arrays and `f32::mul_add`; runs on any CPU.
     Portable,
     /// AVX2 and FMA (x86-64, 2013 on).
     Avx2,
