@@ -149,15 +149,27 @@ pub fn im2col(g: &ConvGeometry, batch: usize, x: &[f32], cols: &mut [f32]) {
     cols.par_chunks_mut(IMAGES_PER_TASK * rows * patch)
         .zip(x.par_chunks(IMAGES_PER_TASK * img))
         .for_each(|(cols, x)| {
-            let mut padded = Vec::new();
-            for (cols, x) in cols.chunks_exact_mut(rows * patch).zip(x.chunks_exact(img)) {
-                if g.kernel_w * g.channels < NARROW_RUN {
-                    im2col_image_padded(g, x, cols, &mut padded);
-                } else {
-                    im2col_image(g, x, cols);
+            PADDED.with(|cell| {
+                // A fresh buffer only if this thread is already inside an
+                // im2col (rayon lets a waiting thread take other work).
+                let mut fresh = Vec::new();
+                let mut borrowed = cell.try_borrow_mut();
+                let padded = borrowed.as_deref_mut().unwrap_or(&mut fresh);
+                for (cols, x) in cols.chunks_exact_mut(rows * patch).zip(x.chunks_exact(img)) {
+                    if g.kernel_w * g.channels < NARROW_RUN {
+                        im2col_image_padded(g, x, cols, padded);
+                    } else {
+                        im2col_image(g, x, cols);
+                    }
                 }
-            }
+            })
         });
+}
+
+thread_local! {
+    // The padded input rows of `im2col_image_padded`, kept per thread so
+    // that a training step allocates nothing.
+    static PADDED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Below this many floats a window row is a narrow run (one channel: 5),

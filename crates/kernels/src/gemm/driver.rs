@@ -153,14 +153,17 @@ pub fn gemm<K: MicroKernel>(
     let kc_block = k.div_ceil(k.div_ceil(KC));
     // The blocks of B in the order they are multiplied: columns, then depth.
     debug_assert!(nc.is_multiple_of(K::NR));
-    let blocks = (0..n).step_by(nc).flat_map(move |jc| {
-        (0..k).step_by(kc_block).map(move |pc| Block {
+    let depth_blocks = k.div_ceil(kc_block);
+    let block_count = n.div_ceil(nc) * depth_blocks;
+    let block_at = |i: usize| {
+        let (jc, pc) = ((i / depth_blocks) * nc, (i % depth_blocks) * kc_block);
+        Block {
             jc,
             nc: nc.min(n - jc),
             pc,
             kc: kc_block.min(k - pc),
-        })
-    });
+        }
+    };
     let packed_len = |blk: &Block| blk.nc.div_ceil(K::NR) * blk.kc * K::NR;
     // Panel `j` of block `blk`.
     let pack_panel = |blk: &Block, j: usize, dst: &mut [f32]| {
@@ -228,26 +231,25 @@ pub fn gemm<K: MicroKernel>(
             }
         })
     };
-    let block_len = blocks.clone().map(|blk| packed_len(&blk)).max().unwrap_or(0);
+    let block_len = (0..block_count).map(|i| packed_len(&block_at(i))).max().unwrap_or(0);
     with_buf(&B_BLOCK, |bbuf| {
         if parallel {
-            let blocks: Vec<Block> = blocks.collect();
-            let stages: Vec<pipeline::Block> = blocks
-                .iter()
-                .map(|blk| pipeline::Block {
-                    panels: packed_len(blk) / (blk.kc * K::NR),
+            let stage = |i: usize| {
+                let blk = block_at(i);
+                pipeline::Block {
+                    panels: packed_len(&blk) / (blk.kc * K::NR),
                     panel_len: blk.kc * K::NR,
-                    tasks: tasks_of(blk),
+                    tasks: tasks_of(&blk),
                     continues_previous: blk.pc > 0,
-                })
-                .collect();
-            let pack = |i: usize, j: usize, dst: &mut [f32]| pack_panel(&blocks[i], j, dst);
-            let task = |i: usize, t: usize, packed: &[f32]| task_of(&blocks[i], packed, t);
+                }
+            };
+            let pack = |i: usize, j: usize, dst: &mut [f32]| pack_panel(&block_at(i), j, dst);
+            let task = |i: usize, t: usize, packed: &[f32]| task_of(&block_at(i), packed, t);
             let buffer = bbuf.get(pipeline::BUFFERS * block_len);
-            pipeline::run(&stages, buffer, block_len, &pack, &task);
+            pipeline::run(block_count, &stage, buffer, block_len, &pack, &task);
         } else {
             let packed = bbuf.get(block_len);
-            for blk in blocks {
+            for blk in (0..block_count).map(block_at) {
                 pack(&blk, packed);
                 (0..tasks_of(&blk)).for_each(|t| task_of(&blk, packed, t));
             }

@@ -71,43 +71,91 @@ impl Shared {
     }
 }
 
-/// Packs and multiplies `blocks` on the current rayon pool's threads:
+/// Packs and multiplies blocks `0..count` (`block(b)` says what block `b`
+/// is) on the current rayon pool's threads:
 /// `pack(b, j, dst)` packs panel `j` of block `b` into `dst`, and
 /// `task(b, t, packed)` runs task `t` of block `b` on its packed panels.
 /// `buffer` holds [`BUFFERS`] blocks of `block_len` floats, each at least
 /// `panels * panel_len` of every block.
 pub fn run(
-    blocks: &[Block],
+    count: usize,
+    block: &(dyn Fn(usize) -> Block + Sync),
     buffer: &mut [f32],
     block_len: usize,
     pack: &(dyn Fn(usize, usize, &mut [f32]) + Sync),
     task: &(dyn Fn(usize, usize, &[f32]) + Sync),
 ) {
     assert!(buffer.len() >= BUFFERS * block_len);
-    assert!(blocks.iter().all(|b| b.panels * b.panel_len <= block_len));
-    let pack_items = |b: usize| (0..blocks[b].panels).map(move |panel| Item::Pack { block: b, panel });
-    let mut items: Vec<Item> = pack_items(0).collect();
-    for b in 0..blocks.len() {
-        if b + 1 < blocks.len() {
+    assert!((0..count).map(block).all(|b| b.panels * b.panel_len <= block_len));
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => run_with(&mut scratch, count, block, buffer, block_len, pack, task),
+        // A product started on this thread while it waits inside another
+        // one (rayon lets a waiting thread take other work).
+        Err(_) => run_with(&mut Scratch::default(), count, block, buffer, block_len, pack, task),
+    })
+}
+
+/// The bookkeeping of one product: the items in order, where each block's
+/// task flags start, and the counters and flags the items wait on. Kept per
+/// thread and refilled for each product, so that a training step, which
+/// multiplies the same shapes every time, allocates nothing.
+#[derive(Default)]
+struct Scratch {
+    items: Vec<Item>,
+    first_flag: Vec<usize>,
+    panels_packed: Vec<AtomicUsize>,
+    tasks_finished: Vec<AtomicUsize>,
+    task_done: Vec<AtomicBool>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_with(
+    scratch: &mut Scratch,
+    count: usize,
+    block: &(dyn Fn(usize) -> Block + Sync),
+    buffer: &mut [f32],
+    block_len: usize,
+    pack: &(dyn Fn(usize, usize, &mut [f32]) + Sync),
+    task: &(dyn Fn(usize, usize, &[f32]) + Sync),
+) {
+    let Scratch {
+        items,
+        first_flag,
+        panels_packed,
+        tasks_finished,
+        task_done,
+    } = scratch;
+    let pack_items = |b: usize| (0..block(b).panels).map(move |panel| Item::Pack { block: b, panel });
+    items.clear();
+    items.extend(pack_items(0));
+    for b in 0..count {
+        if b + 1 < count {
             items.extend(pack_items(b + 1));
         }
-        items.extend((0..blocks[b].tasks).map(|task| Item::Task { block: b, task }));
+        items.extend((0..block(b).tasks).map(|task| Item::Task { block: b, task }));
     }
     // Where block b's task flags start in `task_done`.
-    let first_flag: Vec<usize> = blocks
-        .iter()
-        .scan(0, |next, b| {
-            let first = *next;
-            *next += b.tasks;
-            Some(first)
-        })
-        .collect();
-    let counter = |_| AtomicUsize::new(0);
-    let panels_packed: Vec<AtomicUsize> = (0..blocks.len()).map(counter).collect();
-    let tasks_finished: Vec<AtomicUsize> = (0..blocks.len()).map(counter).collect();
-    let task_done: Vec<AtomicBool> = (0..blocks.iter().map(|b| b.tasks).sum())
-        .map(|_| AtomicBool::new(false))
-        .collect();
+    first_flag.clear();
+    first_flag.extend((0..count).map(block).scan(0, |next, b| {
+        let first = *next;
+        *next += b.tasks;
+        Some(first)
+    }));
+    let counters = |v: &mut Vec<AtomicUsize>| {
+        v.clear();
+        v.resize_with(count, || AtomicUsize::new(0));
+    };
+    counters(panels_packed);
+    counters(tasks_finished);
+    task_done.clear();
+    task_done.resize_with((0..count).map(|b| block(b).tasks).sum(), || AtomicBool::new(false));
+    let block_at = block;
+    let (items, first_flag, panels_packed, tasks_finished, task_done) =
+        (&*items, &*first_flag, &*panels_packed, &*tasks_finished, &*task_done);
     let next_item = AtomicUsize::new(0);
     // Set when an item panics, so that the threads waiting for it stop
     // waiting (and panic too) instead of spinning for ever.
@@ -123,9 +171,10 @@ pub fn run(
                 Item::Pack { block, panel } => {
                     if block >= BUFFERS {
                         let last_user = block - BUFFERS;
-                        wait(&|| tasks_finished[last_user].load(Ordering::Acquire) == blocks[last_user].tasks);
+                        let tasks = block_at(last_user).tasks;
+                        wait(&|| tasks_finished[last_user].load(Ordering::Acquire) == tasks);
                     }
-                    let len = blocks[block].panel_len;
+                    let len = block_at(block).panel_len;
                     // SAFETY: the panel lies inside this block's buffer
                     // (asserted above); no other item writes it, and no task
                     // reads this buffer until every panel of the block is
@@ -137,7 +186,7 @@ pub fn run(
                     panels_packed[block].fetch_add(1, Ordering::Release);
                 }
                 Item::Task { block, task: t } => {
-                    let blk = blocks[block];
+                    let blk = block_at(block);
                     wait(&|| panels_packed[block].load(Ordering::Acquire) == blk.panels);
                     if blk.continues_previous {
                         let before = &task_done[first_flag[block - 1] + t];
@@ -155,15 +204,20 @@ pub fn run(
         }
     };
     // Every item waits only for earlier items, each already taken by a
-    // thread that is running it, so the loop cannot deadlock; a spawned
-    // worker that no other thread picks up is run here at the end of the
-    // scope, finding no items left.
-    rayon::scope(|s| {
-        for _ in 1..rayon::current_num_threads() {
-            s.spawn(|_| worker());
-        }
+    // thread that is running it, so the loop cannot deadlock; a worker that
+    // no other thread picks up is run by this one at the end of its join,
+    // finding no items left. Joins rather than a scope's spawns, which
+    // allocate a job each.
+    workers(rayon::current_num_threads(), &worker);
+}
+
+/// Runs `n` copies of `worker`, as a tree of `rayon::join`s.
+fn workers(n: usize, worker: &(dyn Fn() + Sync)) {
+    if n <= 1 {
         worker();
-    });
+    } else {
+        rayon::join(|| workers(n / 2, worker), || workers(n - n / 2, worker));
+    }
 }
 
 /// Spins briefly, then yields, until `ready` holds: the waits are short
@@ -238,7 +292,7 @@ mod tests {
             };
             let mut buffer = vec![0.0; BUFFERS * block_len];
             let pool = rayon::ThreadPoolBuilder::new().num_threads(8).build().unwrap();
-            pool.install(|| run(&blocks, &mut buffer, block_len, &pack, &task));
+            pool.install(|| run(blocks.len(), &|b| blocks[b], &mut buffer, block_len, &pack, &task));
             for (t, seen) in order.iter().enumerate() {
                 let seen = seen.lock().unwrap();
                 let mut sorted = seen.clone();
