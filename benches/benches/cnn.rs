@@ -28,12 +28,6 @@ use tensor::{Shape, Tensor};
 
 use benches::nets::{CNN_BATCH as BATCH, CNN_STEP_FLOPS as STEP_FLOPS};
 
-fn images(n: usize, len: usize) -> Tensor {
-    let data = (0..n * len).map(|i| ((i * 7919) % 256) as f32 / 255.0).collect();
-    let side = ((len) as f64).sqrt() as usize;
-    Tensor::from_vec(Shape::new(&[n, side, side, 1]), data)
-}
-
 fn pools(threads: usize) -> rayon::ThreadPool {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -131,7 +125,7 @@ fn bench(c: &mut Criterion) {
 
         let mut net = benches::nets::cnn(1);
         let mut adam = Adam::new(AdamConfig::tensorflow(1e-4));
-        let x = images(BATCH, 784);
+        let x = benches::nets::pixels(&[BATCH, 28, 28, 1]);
         let labels: Vec<u8> = (0..BATCH).map(|i| (i % 10) as u8).collect();
         group.throughput(Throughput::Elements(STEP_FLOPS));
         group.bench_function(BenchmarkId::new("training_step", format!("{threads}t")), |b| {

@@ -15,7 +15,7 @@ const CHUNK: usize = 1 << 15;
 /// `y[i] = f(x[i])`, in parallel when long.
 fn map(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32 + Sync) {
     assert_eq!(x.len(), y.len());
-    let run = |x: &[f32], y: &mut [f32]| crate::wide::wide(|| y.iter_mut().zip(x).for_each(|(yi, &xi)| *yi = f(xi)));
+    let run = |x: &[f32], y: &mut [f32]| map_chunk(x, y, &f);
     if x.len() <= CHUNK {
         run(x, y);
     } else {
@@ -28,14 +28,7 @@ fn map(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32 + Sync) {
 /// `dx[i] = f(a[i], dy[i])`, in parallel when long.
 fn zip_map(a: &[f32], dy: &[f32], dx: &mut [f32], f: impl Fn(f32, f32) -> f32 + Sync) {
     assert!(a.len() == dy.len() && dy.len() == dx.len());
-    let run = |a: &[f32], dy: &[f32], dx: &mut [f32]| {
-        crate::wide::wide(|| {
-            dx.iter_mut()
-                .zip(a)
-                .zip(dy)
-                .for_each(|((d, &ai), &dyi)| *d = f(ai, dyi))
-        })
-    };
+    let run = |a: &[f32], dy: &[f32], dx: &mut [f32]| zip_map_chunk(a, dy, dx, &f);
     if a.len() <= CHUNK {
         run(a, dy, dx);
     } else {
@@ -43,6 +36,24 @@ fn zip_map(a: &[f32], dy: &[f32], dx: &mut [f32], f: impl Fn(f32, f32) -> f32 + 
             .zip(dy.par_chunks(CHUNK))
             .zip(dx.par_chunks_mut(CHUNK))
             .for_each(|((a, dy), dx)| run(a, dy, dx));
+    }
+}
+
+crate::wide_fn! {
+    /// One chunk of [`map`], compiled for AVX2 where the kernel in use has
+    /// it (the activations are closures, instantiated inside both copies).
+    fn map_chunk(x: &[f32], y: &mut [f32], f: &impl Fn(f32) -> f32) {
+        y.iter_mut().zip(x).for_each(|(yi, &xi)| *yi = f(xi));
+    }
+}
+
+crate::wide_fn! {
+    /// One chunk of [`zip_map`], as [`map_chunk`].
+    fn zip_map_chunk(a: &[f32], dy: &[f32], dx: &mut [f32], f: &impl Fn(f32, f32) -> f32) {
+        dx.iter_mut()
+            .zip(a)
+            .zip(dy)
+            .for_each(|((d, &ai), &dyi)| *d = f(ai, dyi));
     }
 }
 

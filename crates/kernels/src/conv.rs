@@ -149,12 +149,7 @@ pub fn im2col(g: &ConvGeometry, batch: usize, x: &[f32], cols: &mut [f32]) {
     cols.par_chunks_mut(IMAGES_PER_TASK * rows * patch)
         .zip(x.par_chunks(IMAGES_PER_TASK * img))
         .for_each(|(cols, x)| {
-            PADDED.with(|cell| {
-                // A fresh buffer only if this thread is already inside an
-                // im2col (rayon lets a waiting thread take other work).
-                let mut fresh = Vec::new();
-                let mut borrowed = cell.try_borrow_mut();
-                let padded = borrowed.as_deref_mut().unwrap_or(&mut fresh);
+            crate::scratch::with_scratch(&PADDED, |padded| {
                 for (cols, x) in cols.chunks_exact_mut(rows * patch).zip(x.chunks_exact(img)) {
                     if g.kernel_w * g.channels < NARROW_RUN {
                         im2col_image_padded(g, x, cols, padded);
@@ -240,26 +235,36 @@ pub fn col2im(g: &ConvGeometry, batch: usize, cols: &[f32], dx: &mut [f32]) {
     let (img, rows, patch) = (g.image_len(), g.positions(), g.patch_len());
     assert_eq!(dx.len(), batch * img, "col2im: output size");
     assert_eq!(cols.len(), batch * rows * patch, "col2im: cols size");
-    let c = g.channels;
     dx.par_chunks_mut(IMAGES_PER_TASK * img)
         .zip(cols.par_chunks(IMAGES_PER_TASK * rows * patch))
         .for_each(|(dx, cols)| {
             dx.fill(0.0);
-            for (dx, cols) in dx.chunks_exact_mut(img).zip(cols.chunks_exact(rows * patch)) {
-                for oy in 0..g.out_h {
-                    for ox in 0..g.out_w {
-                        let row = &cols[(oy * g.out_w + ox) * patch..][..patch];
-                        for ky in 0..g.kernel_h {
-                            if let Some((start, skip, len)) = g.run(oy, ox, ky) {
-                                let src = &row[(ky * g.kernel_w + skip) * c..][..len * c];
-                                let dst = &mut dx[start * c..(start + len) * c];
-                                crate::wide::wide(|| dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s));
-                            }
-                        }
+            // The whole task through the AVX2 copy: one switch of copies a
+            // task, not one per run of `kernel_w * c` floats.
+            col2im_images(g, img, rows * patch, cols, dx);
+        });
+}
+
+crate::wide_fn! {
+/// The body of [`col2im`] for a task's images (`img` floats of `dx`,
+/// `image_cols` of `cols` each), `dx` already zero.
+fn col2im_images(g: &ConvGeometry, img: usize, image_cols: usize, cols: &[f32], dx: &mut [f32]) {
+    let (c, patch) = (g.channels, g.patch_len());
+    for (dx, cols) in dx.chunks_exact_mut(img).zip(cols.chunks_exact(image_cols)) {
+        for oy in 0..g.out_h {
+            for ox in 0..g.out_w {
+                let row = &cols[(oy * g.out_w + ox) * patch..][..patch];
+                for ky in 0..g.kernel_h {
+                    if let Some((start, skip, len)) = g.run(oy, ox, ky) {
+                        let src = &row[(ky * g.kernel_w + skip) * c..][..len * c];
+                        let dst = &mut dx[start * c..(start + len) * c];
+                        dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
                     }
                 }
             }
-        });
+        }
+    }
+}
 }
 
 /// Direct convolution, one output at a time in f64: the reference the

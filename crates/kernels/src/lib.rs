@@ -10,7 +10,7 @@
 //! - [`activation`]: ReLU and sigmoid, forward and backward.
 //! - [`softmax`]: softmax with cross-entropy, forward and backward.
 //! - [`vector`]: bias add, column sums, scaling.
-//! - [`wide`]: element-wise loops compiled for AVX2 where the kernel in use has it.
+//! - [`wide`] and [`wide_fn!`]: element-wise loops compiled for AVX2 where the kernel in use has it.
 //! - [`math`]: our own exp, ln, tanh, sigmoid, sin/cos (the same bits on every CPU).
 //! - [`denormals`]: flush-to-zero for the threads that train.
 //! - [`peak`]: this machine's peak FMA rate, to quote speeds against.
@@ -28,6 +28,7 @@ pub mod math;
 pub mod peak;
 pub mod pool;
 pub mod reproducibility;
+mod scratch;
 pub mod softmax;
 pub mod vector;
 pub mod wide;

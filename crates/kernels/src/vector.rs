@@ -1,30 +1,30 @@
 //! Row and column operations on row-major matrices (compiled for AVX2
-//! where the kernel in use has it: [`crate::wide`]).
+//! where the kernel in use has it: [`crate::wide_fn!`]).
 
-/// Adds `bias` (one value per column) to every row of `x` (`cols` wide).
-pub fn add_row_vector(x: &mut [f32], bias: &[f32]) {
-    assert_eq!(x.len() % bias.len().max(1), 0);
-    crate::wide::wide(|| {
+crate::wide_fn! {
+    /// Adds `bias` (one value per column) to every row of `x` (`cols` wide).
+    pub fn add_row_vector(x: &mut [f32], bias: &[f32]) {
+        assert_eq!(x.len() % bias.len().max(1), 0);
         for row in x.chunks_exact_mut(bias.len()) {
             for (xi, &bi) in row.iter_mut().zip(bias) {
                 *xi += bi;
             }
         }
-    })
+    }
 }
 
-/// `out[j] = sum over rows of x[row][j]`: the gradient of a bias added to
-/// every row. Overwrites `out`.
-pub fn sum_rows(x: &[f32], out: &mut [f32]) {
-    assert_eq!(x.len() % out.len().max(1), 0);
-    out.fill(0.0);
-    crate::wide::wide(|| {
+crate::wide_fn! {
+    /// `out[j] = sum over rows of x[row][j]`: the gradient of a bias added to
+    /// every row. Overwrites `out`.
+    pub fn sum_rows(x: &[f32], out: &mut [f32]) {
+        assert_eq!(x.len() % out.len().max(1), 0);
+        out.fill(0.0);
         for row in x.chunks_exact(out.len()) {
             for (o, &xi) in out.iter_mut().zip(row) {
                 *o += xi;
             }
         }
-    })
+    }
 }
 
 /// Copies `bias` into every row of `x`: the start of `x W + b` when the

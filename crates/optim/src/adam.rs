@@ -187,7 +187,7 @@ impl Optimizer for Adam {
             BiasCorrection::Moments => ((lr as f64 * c2.sqrt() / c1) as f32, (epsilon as f64 * c2.sqrt()) as f32),
         };
         crate::parallel::for_each_chunk4(value, grad, m, v, |w, g, m, v| {
-            kernels::wide::wide(|| update_chunk(w, g, m, v, beta1, beta2, step_size, eps))
+            update_chunk(w, g, m, v, beta1, beta2, step_size, eps)
         });
     }
 
@@ -200,24 +200,24 @@ impl Optimizer for Adam {
     }
 }
 
-/// One chunk of Adam's update, element by element: inlined into
-/// [`kernels::wide::wide`]'s AVX2 copy where the CPU has it.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn update_chunk(
-    value: &mut [f32],
-    grad: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    beta1: f32,
-    beta2: f32,
-    step_size: f32,
-    eps: f32,
-) {
-    for (((w, &g), m), v) in value.iter_mut().zip(grad).zip(m.iter_mut()).zip(v.iter_mut()) {
-        *m = beta1 * *m + (1.0 - beta1) * g;
-        *v = beta2 * *v + (1.0 - beta2) * g * g;
-        *w -= step_size * *m / (v.sqrt() + eps);
+kernels::wide_fn! {
+    /// One chunk of Adam's update, element by element, compiled for AVX2
+    /// where the kernel in use has it.
+    fn update_chunk(
+        value: &mut [f32],
+        grad: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+        beta1: f32,
+        beta2: f32,
+        step_size: f32,
+        eps: f32,
+    ) {
+        for (((w, &g), m), v) in value.iter_mut().zip(grad).zip(m.iter_mut()).zip(v.iter_mut()) {
+            *m = beta1 * *m + (1.0 - beta1) * g;
+            *v = beta2 * *v + (1.0 - beta2) * g * g;
+            *w -= step_size * *m / (v.sqrt() + eps);
+        }
     }
 }
 

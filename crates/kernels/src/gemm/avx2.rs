@@ -200,8 +200,8 @@ fn prefetch_c<const R: usize>(c: *mut f32, ldc: usize) {
 }
 
 /// The `R x NR` product of A's `R x kc` block and B's `kc x NR` block, in
-/// registers. A packed or transposed has its
-/// elements of a step side by side, at constant offsets.
+/// registers. A packed or transposed has its elements of a step side by
+/// side, at constant offsets.
 ///
 /// # Safety
 /// As in `MicroKernel::tile`, for `R` rows of A; AVX2 and FMA.

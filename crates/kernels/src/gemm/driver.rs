@@ -47,6 +47,7 @@ use super::kernel::MicroKernel;
 use super::pack::{Operand, pack_a};
 use super::params::{KC, MANY_ROWS, PARALLEL_THRESHOLD, TARGET_ROW_TASKS, TASK_COL_PANELS, TASK_ROW_PANELS};
 use super::pipeline;
+use crate::scratch::with_scratch;
 
 /// 64-byte aligned storage, so that packed panels start on cache lines.
 #[derive(Clone, Copy)]
@@ -74,18 +75,6 @@ thread_local! {
     // multiplies the same shapes every step allocates nothing.
     static A_PANEL: RefCell<AlignedBuf> = RefCell::default();
     static B_BLOCK: RefCell<AlignedBuf> = RefCell::default();
-}
-
-/// Runs `f` with this thread's buffer from `key`, or a fresh one when it is
-/// already in use (rayon may run another product on a waiting thread).
-pub(super) fn with_buf<R>(
-    key: &'static std::thread::LocalKey<RefCell<AlignedBuf>>,
-    f: impl FnOnce(&mut AlignedBuf) -> R,
-) -> R {
-    key.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buf) => f(&mut buf),
-        Err(_) => f(&mut AlignedBuf::default()),
-    })
 }
 
 /// C's base pointer, shared by tasks that write disjoint tiles.
@@ -186,7 +175,7 @@ pub fn gemm<K: MicroKernel>(
         let beta = if pc == 0 { beta } else { 1.0 };
         let (row0, col0) = ((t % row_tasks) * task_rows, (t / row_tasks) * task_cols);
         let (rows, cols) = (task_rows.min(m - row0), task_cols.min(nc - col0));
-        with_buf(&A_PANEL, |abuf| {
+        with_scratch(&A_PANEL, |abuf| {
             let panel_buf = abuf.get(kc * K::MR);
             for ir in (row0..row0 + rows).step_by(K::MR) {
                 let mr = K::MR.min(m - ir);
@@ -232,7 +221,7 @@ pub fn gemm<K: MicroKernel>(
         })
     };
     let block_len = (0..block_count).map(|i| packed_len(&block_at(i))).max().unwrap_or(0);
-    with_buf(&B_BLOCK, |bbuf| {
+    with_scratch(&B_BLOCK, |bbuf| {
         if parallel {
             let stage = |i: usize| {
                 let blk = block_at(i);

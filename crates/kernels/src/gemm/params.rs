@@ -2,7 +2,7 @@
 //!
 //! The loop nest keeps three things in three levels of cache:
 //! - one `MR x KC` panel of A in L1 while it meets every micro-panel of B
-//!   of its task (10 KiB at KC = 256, MR = 10; 6 KiB for AVX2's MR = 6: a
+//!   of its task (10 KiB at KC = 256, MR = 10; 5 KiB for AVX2's MR = 5: a
 //!   third of a 32 KiB L1 at most, leaving room for the B panels streaming
 //!   through);
 //! - the packed block of B, `KC x NC` floats, in L2 while every row panel of

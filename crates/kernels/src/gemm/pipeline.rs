@@ -28,6 +28,8 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use crate::scratch::with_scratch;
+
 /// One block of the product.
 #[derive(Clone, Copy)]
 pub struct Block {
@@ -87,18 +89,14 @@ pub fn run(
 ) {
     assert!(buffer.len() >= BUFFERS * block_len);
     assert!((0..count).map(block).all(|b| b.panels * b.panel_len <= block_len));
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut scratch) => run_with(&mut scratch, count, block, buffer, block_len, pack, task),
-        // A product started on this thread while it waits inside another
-        // one (rayon lets a waiting thread take other work).
-        Err(_) => run_with(&mut Scratch::default(), count, block, buffer, block_len, pack, task),
+    with_scratch(&SCRATCH, |scratch| {
+        run_with(scratch, count, block, buffer, block_len, pack, task)
     })
 }
 
 /// The bookkeeping of one product: the items in order, where each block's
 /// task flags start, and the counters and flags the items wait on. Kept per
-/// thread and refilled for each product, so that a training step, which
-/// multiplies the same shapes every time, allocates nothing.
+/// thread and refilled for each product.
 #[derive(Default)]
 struct Scratch {
     items: Vec<Item>,
@@ -112,11 +110,12 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
 }
 
+/// [`run`] with its bookkeeping in `scratch`.
 #[allow(clippy::too_many_arguments)]
 fn run_with(
     scratch: &mut Scratch,
     count: usize,
-    block: &(dyn Fn(usize) -> Block + Sync),
+    block_at: &(dyn Fn(usize) -> Block + Sync),
     buffer: &mut [f32],
     block_len: usize,
     pack: &(dyn Fn(usize, usize, &mut [f32]) + Sync),
@@ -129,18 +128,18 @@ fn run_with(
         tasks_finished,
         task_done,
     } = scratch;
-    let pack_items = |b: usize| (0..block(b).panels).map(move |panel| Item::Pack { block: b, panel });
+    let pack_items = |b: usize| (0..block_at(b).panels).map(move |panel| Item::Pack { block: b, panel });
     items.clear();
     items.extend(pack_items(0));
     for b in 0..count {
         if b + 1 < count {
             items.extend(pack_items(b + 1));
         }
-        items.extend((0..block(b).tasks).map(|task| Item::Task { block: b, task }));
+        items.extend((0..block_at(b).tasks).map(|task| Item::Task { block: b, task }));
     }
     // Where block b's task flags start in `task_done`.
     first_flag.clear();
-    first_flag.extend((0..count).map(block).scan(0, |next, b| {
+    first_flag.extend((0..count).map(block_at).scan(0, |next, b| {
         let first = *next;
         *next += b.tasks;
         Some(first)
@@ -152,8 +151,7 @@ fn run_with(
     counters(panels_packed);
     counters(tasks_finished);
     task_done.clear();
-    task_done.resize_with((0..count).map(|b| block(b).tasks).sum(), || AtomicBool::new(false));
-    let block_at = block;
+    task_done.resize_with((0..count).map(|b| block_at(b).tasks).sum(), || AtomicBool::new(false));
     let (items, first_flag, panels_packed, tasks_finished, task_done) =
         (&*items, &*first_flag, &*panels_packed, &*tasks_finished, &*task_done);
     let next_item = AtomicUsize::new(0);

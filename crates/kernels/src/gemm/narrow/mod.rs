@@ -26,10 +26,11 @@ use rayon::prelude::*;
 
 use std::cell::RefCell;
 
-use super::driver::{AlignedBuf, with_buf};
+use super::driver::AlignedBuf;
 use super::kernel::epilogue;
 use super::pack::Operand;
 use super::params::PARALLEL_THRESHOLD;
+use crate::scratch::with_scratch;
 
 /// The widest product this path takes.
 pub const MAX_N: usize = 16;
@@ -109,7 +110,7 @@ pub unsafe fn gemm<D: Dots>(
         // SAFETY: passed on from the caller.
         return unsafe { dots::<D>(m, n, k, alpha, a, b.data, b.col_stride, beta, c, ldc) };
     }
-    with_buf(&BT, |buf| {
+    with_scratch(&BT, |buf| {
         // `transpose_into` writes every element, so only growth needs
         // filling (not a zeroing pass per call).
         let copy = buf.get(n * k);
