@@ -15,6 +15,14 @@
 //! the spread of their GFLOP/s (10th, 50th and 90th percentile, fastest):
 //! the best of five batches hides how much one call varies, and the
 //! table's median sees it.
+//!
+//! `GEMM_ONE_SETS=N` rotates through N copies of the operands, so that a
+//! product meets its operands cold as a layer in a network does (each
+//! layer's weights are evicted by the rest of the step); with the
+//! default, 1, they stay in the caches from one call to the next.
+//! `GEMM_ONE_GAP_US=N` waits N microseconds between calls (with
+//! `GEMM_ONE_PER_CALL`), as a step does between its products, so that idle
+//! workers may fall asleep and each call pays for waking them.
 
 use benches::{Operands, Product};
 use kernels::gemm::Transpose;
@@ -65,16 +73,33 @@ fn main() {
         )
         .build_global()
         .expect("a thread pool");
-    let mut ops = Operands::new(p);
-    let mut call = || match which {
-        "ours" => ops.ours(),
-        "matrixmultiply" => ops.matrixmultiply(),
-        _ => ops.gemm(rayon::current_num_threads()),
+    let sets = std::env::var("GEMM_ONE_SETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1usize)
+        .max(1);
+    let mut ops: Vec<Operands> = (0..sets).map(|_| Operands::new(p)).collect();
+    let mut next = 0;
+    let mut call = || {
+        let ops = &mut ops[next];
+        next = (next + 1) % sets;
+        match which {
+            "ours" => ops.ours(),
+            "matrixmultiply" => ops.matrixmultiply(),
+            _ => ops.gemm(rayon::current_num_threads()),
+        }
     };
     if std::env::var("GEMM_ONE_PER_CALL").is_ok_and(|v| v == "1") {
         call(); // warm-up: thread pools, page faults
+        let gap = std::env::var("GEMM_ONE_GAP_US")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map(std::time::Duration::from_micros);
         let mut rates: Vec<f64> = (0..reps)
             .map(|_| {
+                if let Some(gap) = gap {
+                    std::thread::sleep(gap);
+                }
                 let start = std::time::Instant::now();
                 call();
                 p.flops() / start.elapsed().as_secs_f64() / 1e9
