@@ -1,9 +1,8 @@
 //! `mnist`: train and inspect neural networks on MNIST, from scratch on the CPU.
 
-mod checkpoint;
+mod eval_command;
 mod grid;
 mod inspect;
-mod model_file;
 mod serve;
 mod train_command;
 
@@ -36,9 +35,9 @@ enum Command {
     /// Train a network and report its accuracy, as the classic tutorials print it.
     Train(train_command::TrainArgs),
     /// Evaluate a saved model on the test set: accuracy, loss, confusion matrix.
-    Eval(model_file::EvalCommand),
+    Eval(eval_command::EvalCommand),
     /// Classify one test image with a saved model, drawing it in the terminal.
-    Predict(model_file::PredictArgs),
+    Predict(eval_command::PredictArgs),
     /// Serve a page where you draw a digit and see the model's guess and probabilities as you draw.
     Serve(serve::ServeArgs),
     /// Print a network's layers, output shapes and parameter counts, as Keras' model.summary().
@@ -80,8 +79,8 @@ fn main() -> ExitCode {
             Command::Inspect { files } => inspect::run(&files),
             Command::AugmentGrid(args) => grid::run(&args),
             Command::Summary(args) => train_command::summary(&args),
-            Command::Eval(args) => model_file::eval(&args),
-            Command::Predict(args) => model_file::predict(&args),
+            Command::Eval(args) => eval_command::eval(&args),
+            Command::Predict(args) => eval_command::predict(&args),
             Command::Serve(args) => serve::run(&args),
         })
     });

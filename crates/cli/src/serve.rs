@@ -15,12 +15,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 use image::{DynamicImage, GrayImage};
-use nn::Classifier;
 use serde::Deserialize;
 use tiny_http::{Header, Method, Request, Response, Server};
-use train::Batch;
 
-use crate::model_file;
+use store::Model;
 
 type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 
@@ -59,13 +57,13 @@ struct Refusal(u16, String);
 
 /// Serves until killed, answering one request at a time.
 pub fn run(args: &ServeArgs) -> Result<()> {
-    let (model, _) = model_file::load(&args.model)?;
-    let mut net = Classifier::new(model);
-    if net.model.input_shape().len() != mnist_io::IMAGE_PIXELS {
+    let mut model = Model::load(&args.model)?;
+    let input = model.classifier.model.input_shape();
+    if input.len() != mnist_io::IMAGE_PIXELS {
         return Err(format!(
             "{}: the model takes {:?}, not a 28x28 image",
             args.model.display(),
-            net.model.input_shape().dims()
+            input.dims()
         )
         .into());
     }
@@ -78,7 +76,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     // The first line of standard output: tests (and scripts) read the port here.
     println!("Serving {} on http://{address}/ (Ctrl-C to stop)", args.model.display());
     for request in server.incoming_requests() {
-        let answer = respond(&mut net, request);
+        let answer = respond(&mut model, request);
         if let Err(e) = answer {
             eprintln!("could not answer: {e}");
         }
@@ -90,14 +88,14 @@ fn json_header() -> Header {
     Header::from_bytes("Content-Type", "application/json").expect("a valid header")
 }
 
-fn respond(net: &mut Classifier, mut request: Request) -> std::io::Result<()> {
+fn respond(model: &mut Model, mut request: Request) -> std::io::Result<()> {
     let path = request.url().split('?').next().unwrap_or("").to_string();
     let result = match (request.method(), path.as_str()) {
         (Method::Get, "/") => {
             let html = Header::from_bytes("Content-Type", "text/html; charset=utf-8").expect("a valid header");
             return request.respond(Response::from_string(PAGE).with_header(html));
         }
-        (Method::Post, "/predict") => read_body(&mut request).and_then(|body| predict(net, &body)),
+        (Method::Post, "/predict") => read_body(&mut request).and_then(|body| predict(model, &body)),
         (_, "/") => Err(Refusal(405, "/ takes GET".into())),
         (_, "/predict") => Err(Refusal(405, "/predict takes POST with a JSON drawing".into())),
         _ => Err(Refusal(404, format!("no page at {path}"))),
@@ -133,7 +131,7 @@ fn read_body(request: &mut Request) -> std::result::Result<Vec<u8>, Refusal> {
     Ok(body)
 }
 
-fn predict(net: &mut Classifier, body: &[u8]) -> std::result::Result<String, Refusal> {
+fn predict(model: &mut Model, body: &[u8]) -> std::result::Result<String, Refusal> {
     let drawing: Drawing = serde_json::from_slice(body).map_err(|e| {
         Refusal(
             400,
@@ -158,21 +156,16 @@ fn predict(net: &mut Classifier, body: &[u8]) -> std::result::Result<String, Ref
         ));
     }
     let picture = DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, drawing.pixels).expect("the size was checked"));
-    let image = cli::digit::to_mnist(&picture).map_err(|e| Refusal(422, e.to_string()))?;
-    let probabilities = classify(net, &image).map_err(|e| Refusal(500, e.to_string()))?;
+    let image = mnist_io::digit::to_mnist(&picture).map_err(|e| Refusal(422, e.to_string()))?;
+    let pixels: &[u8; mnist_io::IMAGE_PIXELS] = image
+        .as_slice()
+        .try_into()
+        .map_err(|_| Refusal(500, format!("the drawing became {} pixels", image.len())))?;
+    let probabilities = model.classify(pixels).map_err(|e| Refusal(500, e.to_string()))?;
     let digit = probabilities
         .iter()
         .enumerate()
         .max_by(|a, b| a.1.total_cmp(b.1))
         .map_or(0, |(d, _)| d);
     Ok(serde_json::json!({ "digit": digit, "probabilities": probabilities, "image": image }).to_string())
-}
-
-/// The ten probabilities `net` gives the 784-pixel image.
-pub fn classify(net: &mut Classifier, image: &[u8]) -> std::result::Result<Vec<f32>, nn::NnError> {
-    let one = mnist_io::Subset::new(image.to_vec(), vec![0]);
-    let mut batch = Batch::default();
-    batch.gather_range(net, &one, 0, 1);
-    net.evaluate(&batch.x, &batch.labels)?;
-    Ok(net.probabilities().to_vec())
 }

@@ -18,7 +18,7 @@ use train::{
     Record, evaluate, fit_from, parse_schedule,
 };
 
-use crate::checkpoint::{self, Checkpoint, Checkpointer};
+use store::{Checkpoint, Checkpointer};
 
 /// How the training images are split.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -280,7 +280,7 @@ fn train(
     });
     let mut checkpointer = match (&args.save, args.checkpoint_every) {
         (Some(save), Some(every)) => Some(Checkpointer {
-            path: checkpoint::path_for(save),
+            path: store::checkpoint_path_for(save),
             every: every as usize,
             arguments: arguments.to_vec(),
             arch: args.net.clone(),
@@ -364,7 +364,7 @@ fn train(
         eprintln!("checkpoints written to {} this run: {written}", path.display());
     }
     if let Some(path) = &args.save {
-        crate::model_file::save(path, &mut net.model, &args.net, &settings)?;
+        store::save(path, &mut net.model, &args.net, &settings)?;
         eprintln!("saved {}", path.display());
     }
 

@@ -126,20 +126,6 @@ fn saved_models_evaluate_as_trained_and_bad_files_are_errors() {
     // Truncated.
     let cut = dir.path().join("cut.safetensors");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
-    // A tensor missing (the same metadata, one tensor fewer).
-    let st = SafeTensors::deserialize(&bytes).unwrap();
-    let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
-    let kept: Vec<_> = st
-        .tensors()
-        .into_iter()
-        .filter(|(name, _)| name != "dense.bias")
-        .collect();
-    let missing = dir.path().join("missing.safetensors");
-    std::fs::write(
-        &missing,
-        safetensors::serialize(kept, header.metadata().clone()).unwrap(),
-    )
-    .unwrap();
     // Not ours: a valid safetensors file without our metadata.
     let foreign = dir.path().join("foreign.safetensors");
     let st2 = SafeTensors::deserialize(&bytes).unwrap();
@@ -148,18 +134,11 @@ fn saved_models_evaluate_as_trained_and_bad_files_are_errors() {
         safetensors::serialize(st2.tensors(), Some(HashMap::new())).unwrap(),
     )
     .unwrap();
-    // Our metadata with an impossible architecture (dropout of 2).
-    let crafted = dir.path().join("crafted.safetensors");
-    let mut meta = header.metadata().clone().unwrap();
-    let arch = meta["architecture"].replace("\"dropout\":0.0", "\"dropout\":2.0");
-    assert_ne!(arch, meta["architecture"], "the architecture JSON changed shape");
-    meta.insert("architecture".into(), arch);
-    let st3 = SafeTensors::deserialize(&bytes).unwrap();
-    std::fs::write(&crafted, safetensors::serialize(st3.tensors(), Some(meta)).unwrap()).unwrap();
+    // Each kind of bad file is tested in the store crate
+    // (crates/store/tests/files.rs); here, that `eval` reports them as
+    // errors, without a panic.
     for (path, expected) in [
-        (crafted.as_path(), "invalid architecture"),
         (cut.as_path(), "not a safetensors file"),
-        (missing.as_path(), "missing tensor dense.bias [1024]"),
         (foreign.as_path(), "not a model of this project"),
         (dir.path().join("absent.safetensors").as_path(), "No such file"),
         (

@@ -9,6 +9,8 @@
 //! - [`augment`]: random affine, elastic, brightness and contrast transforms.
 //! - [`store`]: copying verified files into a data folder; [`download`]
 //!   (feature `download`) fetches them from the public mirrors.
+//! - [`digit`] (feature `digit`): a photo or drawing of a digit made into
+//!   a 28x28 MNIST image, as MNIST itself was made.
 //!
 //! Every failure is a [`DataError`] that names the file and says what was
 //! expected and what was found; no input makes this crate panic.
@@ -22,6 +24,8 @@
 
 pub mod augment;
 pub mod dataset;
+#[cfg(feature = "digit")]
+pub mod digit;
 #[cfg(feature = "download")]
 pub mod download;
 mod error;

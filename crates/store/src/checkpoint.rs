@@ -1,8 +1,8 @@
 //! Checkpoints: a model file that also holds the state of the run that
 //! wrote it (the optimiser's buffers, the random generators of the batch
 //! order and of dropout, the position in the data, the records so far and
-//! the command line), so that `mnist train --resume` goes on exactly as
-//! the run would have, bit for bit.
+//! the command line), so that a run restored from it (`mnist train
+//! --resume`) goes on exactly as the run would have, bit for bit.
 //!
 //! Layout: the model's tensors as in a model file (so `eval` and `predict`
 //! read a checkpoint as a model), the optimiser's buffers as 1-D tensors
@@ -13,8 +13,7 @@
 //! `early_stopping` (best record, records waited), besides the model file's
 //! `format`, `architecture` and `training`.
 
-use std::collections::BTreeMap;
-use std::error::Error;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use nn::Classifier;
@@ -22,11 +21,11 @@ use optim::Optimizer;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use train::{Callback, Control, EarlyStopping, ModelSpec, Progress, Record, Snapshot};
 
+use crate::error::{Result, StoreError};
+use crate::file::{self, Loaded};
 #[cfg(doc)]
-use crate::model_file::RUN_STATE_PREFIX;
-use crate::model_file::{self, CHECKPOINT_FORMAT};
-
-type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
+use crate::format::RUN_STATE_PREFIX;
+use crate::format::{CHECKPOINT_FORMAT, FORMAT_KEY};
 
 /// The optimiser's buffers; begins with [`RUN_STATE_PREFIX`], as every
 /// tensor of a checkpoint that is not the model's must.
@@ -41,13 +40,6 @@ struct StoppingState {
     waited: usize,
 }
 
-/// Where `--checkpoint-every` writes beside the `--save` file:
-/// `model.safetensors` gives `model.ckpt.safetensors`.
-pub fn path_for(save: &Path) -> PathBuf {
-    let stem = save.file_stem().unwrap_or_default().to_string_lossy();
-    save.with_file_name(format!("{stem}.ckpt.safetensors"))
-}
-
 /// Writes a checkpoint after every `every` records; a failed write stops
 /// the run and is kept in `error`.
 pub struct Checkpointer {
@@ -55,11 +47,12 @@ pub struct Checkpointer {
     pub path: PathBuf,
     /// Records between checkpoints.
     pub every: usize,
-    /// The `mnist train` arguments of the run, for `--resume`.
+    /// The command line of the run (`mnist train`'s arguments), to rebuild
+    /// it from when resuming.
     pub arguments: Vec<String>,
     /// The model's architecture and the training settings, as a model file has them.
     pub arch: ModelSpec,
-    /// See [`model_file::save`].
+    /// See [`save`](crate::save).
     pub settings: serde_json::Value,
     /// Why the last write failed.
     pub error: Option<String>,
@@ -120,14 +113,27 @@ impl Checkpointer {
         s.net.model.visit_rngs(&mut |name, rng| {
             dropout.insert(name.to_string(), rng.clone());
         });
+        let encode = |e: serde_json::Error| StoreError::Encode {
+            path: self.path.clone(),
+            reason: e.to_string(),
+        };
         let metadata = vec![
-            ("arguments".to_string(), serde_json::to_string(&self.arguments)?),
-            ("progress".to_string(), serde_json::to_string(s.progress)?),
-            ("rng".to_string(), serde_json::to_string(s.rng)?),
-            ("dropout".to_string(), serde_json::to_string(&dropout)?),
-            ("early_stopping".to_string(), serde_json::to_string(&stopping)?),
+            (
+                "arguments".to_string(),
+                serde_json::to_string(&self.arguments).map_err(encode)?,
+            ),
+            (
+                "progress".to_string(),
+                serde_json::to_string(s.progress).map_err(encode)?,
+            ),
+            ("rng".to_string(), serde_json::to_string(s.rng).map_err(encode)?),
+            ("dropout".to_string(), serde_json::to_string(&dropout).map_err(encode)?),
+            (
+                "early_stopping".to_string(),
+                serde_json::to_string(&stopping).map_err(encode)?,
+            ),
         ];
-        model_file::save_with(
+        file::save_with(
             &self.path,
             &mut s.net.model,
             &self.arch,
@@ -142,9 +148,9 @@ impl Checkpointer {
 /// A checkpoint read back, to be put into a freshly built run.
 pub struct Checkpoint {
     path: PathBuf,
-    /// The `mnist train` arguments of the run that wrote it.
+    /// The command line of the run that wrote it.
     pub arguments: Vec<String>,
-    loaded: model_file::Loaded,
+    loaded: Loaded,
     progress: Progress,
     rng: Xoshiro256PlusPlus,
     dropout: BTreeMap<String, Xoshiro256PlusPlus>,
@@ -154,26 +160,30 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// Reads `path`; anything missing or unreadable is an error naming it.
     pub fn read(path: &Path) -> Result<Self> {
-        let loaded = model_file::load_with(path)?;
-        let at = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
-        if loaded.metadata.get("format").map(String::as_str) != Some(CHECKPOINT_FORMAT) {
-            return Err(at(&"a model file, not a checkpoint (write one with --save M --checkpoint-every N)").into());
+        let loaded = file::load_with(path)?;
+        if loaded.metadata.get(FORMAT_KEY).map(String::as_str) != Some(CHECKPOINT_FORMAT) {
+            return Err(StoreError::NotACheckpoint {
+                path: path.to_path_buf(),
+            });
         }
-        fn entry<T: serde::de::DeserializeOwned>(
-            meta: &std::collections::HashMap<String, String>,
-            key: &str,
-        ) -> std::result::Result<T, String> {
-            let text = meta.get(key).ok_or_else(|| format!("no {key} in the metadata"))?;
-            serde_json::from_str(text).map_err(|e| format!("unreadable {key} in the metadata ({e})"))
+        fn entry<T: serde::de::DeserializeOwned>(path: &Path, meta: &HashMap<String, String>, key: &str) -> Result<T> {
+            let problem = |problem: String| StoreError::Metadata {
+                path: path.to_path_buf(),
+                problem,
+            };
+            let text = meta
+                .get(key)
+                .ok_or_else(|| problem(format!("no {key} in the metadata")))?;
+            serde_json::from_str(text).map_err(|e| problem(format!("unreadable {key} in the metadata ({e})")))
         }
         let meta = &loaded.metadata;
         Ok(Self {
             path: path.to_path_buf(),
-            arguments: entry(meta, "arguments").map_err(|e| at(&e))?,
-            progress: entry(meta, "progress").map_err(|e| at(&e))?,
-            rng: entry(meta, "rng").map_err(|e| at(&e))?,
-            dropout: entry(meta, "dropout").map_err(|e| at(&e))?,
-            stopping: entry(meta, "early_stopping").map_err(|e| at(&e))?,
+            arguments: entry(path, meta, "arguments")?,
+            progress: entry(path, meta, "progress")?,
+            rng: entry(path, meta, "rng")?,
+            dropout: entry(path, meta, "dropout")?,
+            stopping: entry(path, meta, "early_stopping")?,
             loaded,
         })
     }
@@ -194,7 +204,11 @@ impl Checkpoint {
         rng: &mut Xoshiro256PlusPlus,
         stopping: Option<&mut EarlyStopping>,
     ) -> Result<Progress> {
-        let at = |e: &dyn std::fmt::Display| format!("{}: {e}", self.path.display());
+        let path = self.path;
+        let refuse = |reason: String| StoreError::Restore {
+            path: path.clone(),
+            reason,
+        };
         let mut saved = self.loaded.model;
         let mut tensors = Vec::new();
         saved.visit_named(&mut |_, _, values| tensors.push(values.to_vec()));
@@ -205,7 +219,9 @@ impl Checkpoint {
             _ => mismatch = true,
         });
         if mismatch || next.next().is_some() {
-            return Err(at(&"its model does not match the architecture of its arguments").into());
+            return Err(refuse(
+                "its model does not match the architecture of its arguments".into(),
+            ));
         }
         let mut missing = Vec::new();
         net.model
@@ -214,7 +230,7 @@ impl Checkpoint {
                 None => missing.push(name.to_string()),
             });
         if !missing.is_empty() {
-            return Err(at(&format!("no generator state for {}", missing.join(", "))).into());
+            return Err(refuse(format!("no generator state for {}", missing.join(", "))));
         }
         let mut best_model = Vec::new();
         let mut state = optim::NamedState::new();
@@ -228,11 +244,15 @@ impl Checkpoint {
         match (stopping, self.stopping) {
             (Some(stopping), Some(StoppingState { best, waited })) => stopping.restore(best, waited, best_model),
             (None, None) => {}
-            _ => return Err(at(&"early stopping in the checkpoint and in its arguments disagree").into()),
+            _ => {
+                return Err(refuse(
+                    "early stopping in the checkpoint and in its arguments disagree".into(),
+                ));
+            }
         }
         optimizer
             .load_state(&state)
-            .map_err(|e| at(&format!("optimiser state: {e}")))?;
+            .map_err(|e| refuse(format!("optimiser state: {e}")))?;
         *rng = self.rng;
         Ok(self.progress)
     }

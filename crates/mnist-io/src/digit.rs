@@ -2,13 +2,14 @@
 //! greyscale, light ink on a dark ground (inverted when the picture is
 //! dark on light), cropped to the ink, scaled into 20x20 keeping its
 //! proportions, and placed in 28x28 with its centre of mass in the middle.
-//! `mnist predict --image` and the drawing page's server share it.
+//! `mnist predict --image` and the drawing page's server use it. Behind
+//! the feature `digit`, which brings in the `image` crate.
 
 use std::path::Path;
 
+use crate::{IMAGE_PIXELS, IMAGE_SIDE};
 use image::imageops::{self, FilterType};
 use image::{DynamicImage, ImageBuffer, Luma};
-use mnist_io::{IMAGE_PIXELS, IMAGE_SIDE};
 
 /// What went wrong with a picture.
 #[derive(Debug, thiserror::Error)]
