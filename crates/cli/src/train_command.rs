@@ -185,6 +185,8 @@ fn train(
         )
         .into());
     }
+    // A network that cannot fit is refused before the data is read for it.
+    train::memory::check_fits(&args.net.plan()?, train::memory::available_memory())?;
     let dir = mnist_io::data_dir(args.data_dir.as_deref());
     let split = match args.split {
         SplitArg::Tensorflow => Split::TensorFlow,
@@ -450,9 +452,10 @@ impl Callback for TensorBoardLog {
 }
 
 /// `mnist summary`: the network's layers, as Keras' `model.summary()`.
+/// `mnist summary`: from the network's plan, so that a network of any size
+/// is counted without allocating it.
 pub fn summary(args: &ModelSpec) -> Result<(), Box<dyn Error + Send + Sync>> {
-    let model = args.build(&mut Xoshiro256PlusPlus::seed_from_u64(0))?;
-    print!("{}", model.summary());
+    print!("{}", nn::summary_of(&args.plan()?));
     Ok(())
 }
 

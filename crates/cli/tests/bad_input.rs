@@ -164,6 +164,28 @@ fn bad_flags_are_refused() {
     }
 }
 
+/// A network too big for the machine (a typo of a few zeros) is counted by
+/// `summary` without allocating it, and refused by `train` with the figures,
+/// before anything is allocated: not an abort in the allocator.
+#[test]
+fn a_network_too_big_is_counted_and_refused_not_allocated() {
+    let out = mnist(&["summary", "--arch", "dense(1000000000) dense(10)"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("Total params: 795,000,000,010"), "{stdout}");
+    let out = mnist(&["train", "--arch", "dense(100000000) dense(10)", "--steps", "1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("79,500,000,010 parameters: with their gradients they need 636.0 GB, more than the"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("memory allocation"),
+        "{stderr}"
+    );
+}
+
 /// Every optimiser, initialiser and kind of dropout runs end to end (on the
 /// small stand-in set) and prints a finite cost.
 #[test]

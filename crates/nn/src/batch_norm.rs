@@ -175,6 +175,7 @@ impl Layer for BatchNorm {
             dims,
             value,
             grad: self.gamma_grad.data_mut(),
+            decays: false,
         });
         let (dims, value) = self.beta.dims_and_data_mut();
         f(ParamMut {
@@ -182,6 +183,7 @@ impl Layer for BatchNorm {
             dims,
             value,
             grad: self.beta_grad.data_mut(),
+            decays: false,
         });
     }
 

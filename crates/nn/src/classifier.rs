@@ -3,7 +3,6 @@
 //! evaluation and prediction, with every buffer reused.
 
 use kernels::softmax::argmax_rows;
-use optim::Optimizer;
 use tensor::Tensor;
 
 use crate::{Mode, NnError, Sequential, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy};
@@ -96,9 +95,12 @@ impl Classifier {
         }
     }
 
-    /// One step of training on the batch `x` with `labels`: forward, loss,
-    /// backward, update. Returns the batch's mean loss before the update.
-    pub fn train_step(&mut self, x: &Tensor, labels: &[u8], optimizer: &mut dyn Optimizer) -> Result<f32, NnError> {
+    /// The first half of a training step on the batch `x` with `labels`:
+    /// forward in training mode, loss, backward, and weight decay's share
+    /// of the gradients. Leaves every parameter's gradient for an
+    /// optimiser (`train::train_step` does both halves) and returns the
+    /// batch's mean loss, the decay's penalty included.
+    pub fn compute_gradients(&mut self, x: &Tensor, labels: &[u8]) -> Result<f32, NnError> {
         let logits = self.model.forward(x, Mode::Train)?;
         let mut loss = Self::loss_forward(&mut self.head, logits, labels, &mut self.predictions)?;
         match &self.head {
@@ -109,16 +111,16 @@ impl Classifier {
         if self.weight_decay != 0.0 {
             loss += self.decay_weights();
         }
-        self.model.update(optimizer);
         Ok(loss)
     }
 
-    /// Adds `λ W` to every weight's gradient and returns `0.5 λ Σ W²`.
+    /// Adds `λ W` to the gradient of every parameter that decays (its
+    /// layer says which) and returns `0.5 λ Σ W²` over them.
     fn decay_weights(&mut self) -> f32 {
         let lambda = self.weight_decay;
         let mut penalty = 0.0f64;
         self.model.visit_params(&mut |p| {
-            if p.name == "weight" {
+            if p.decays {
                 for (g, &w) in p.grad.iter_mut().zip(p.value.iter()) {
                     *g += lambda * w;
                     penalty += (w as f64) * (w as f64);
@@ -135,7 +137,7 @@ impl Classifier {
         Ok((loss, self.correct(labels)))
     }
 
-    /// How many of the last `evaluate`'s or `train_step`'s predictions
+    /// How many of the last `evaluate`'s or `compute_gradients`' predictions
     /// equal `labels`.
     pub fn correct(&self, labels: &[u8]) -> usize {
         self.predictions.iter().zip(labels).filter(|(p, l)| p == l).count()
@@ -146,7 +148,7 @@ impl Classifier {
         &self.predictions
     }
 
-    /// The class probabilities of the last `evaluate` or `train_step`,
+    /// The class probabilities of the last `evaluate` or `compute_gradients`,
     /// `[batch, classes]` row-major; for a binary classifier, the
     /// probability of class 1 alone, `[batch, 1]`.
     pub fn probabilities(&self) -> &[f32] {
@@ -177,13 +179,12 @@ fn binary_predictions(logits: &Tensor, predictions: &mut Vec<u8>) {
 mod tests {
     use super::*;
     use crate::{Dense, Init};
-    use optim::GradientDescent;
     use rand::SeedableRng;
     use tensor::Shape;
 
-    /// With an all-zero input the data gradient of W is zero, so one step
-    /// shows the decay alone: W <- W - lr λ W, biases untouched by it, and
-    /// the loss grows by 0.5 λ Σ W².
+    /// With an all-zero input the data gradient of W is zero, so the
+    /// gradients show the decay alone: λ W on the weights, nothing added to
+    /// the biases, and the loss grows by 0.5 λ Σ W².
     #[test]
     fn weight_decay_as_the_course_defines_it() {
         let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(1);
@@ -195,18 +196,15 @@ mod tests {
         let x = Tensor::zeros(Shape::new(&[1, 3]));
         let plain = net.evaluate(&x, &[1]).unwrap().0; // ln 2: zero logits
         net.weight_decay = 0.1;
-        let loss = net.train_step(&x, &[1], &mut GradientDescent::new(1.0)).unwrap();
+        let loss = net.compute_gradients(&x, &[1]).unwrap();
         // 0.5 * 0.1 * 6 * 0.25 = 0.075
         assert!((loss - plain - 0.075).abs() < 1e-6, "{loss} vs {plain}");
-        let mut weights = Vec::new();
+        let mut grads = Vec::new();
         net.model
-            .visit_params(&mut |p| weights.push((p.name, p.value.to_vec())));
-        assert!(
-            weights[0].1.iter().all(|&w| (w - 0.45).abs() < 1e-7),
-            "{:?}",
-            weights[0]
-        );
-        // The bias moved by the data gradient only: (p - onehot) = (0.5, -0.5).
-        assert_eq!(weights[1].1, vec![-0.5, 0.5]);
+            .visit_params(&mut |p| grads.push((p.name, p.decays, p.grad.to_vec())));
+        assert_eq!((grads[0].0, grads[0].1), ("weight", true));
+        assert!(grads[0].2.iter().all(|&g| (g - 0.05).abs() < 1e-7), "{:?}", grads[0]);
+        // The bias has the data gradient only: (p - onehot) = (0.5, -0.5).
+        assert_eq!(grads[1], ("bias", false, vec![0.5, -0.5]));
     }
 }

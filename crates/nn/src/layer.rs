@@ -21,6 +21,10 @@ pub struct ParamMut<'a> {
     pub value: &'a mut [f32],
     /// The gradient of the loss, as the last `backward` left it.
     pub grad: &'a mut [f32],
+    /// Whether L2 weight decay applies to it: the layer says so, true for
+    /// weight matrices and kernels, false for biases and batch norm's scale
+    /// and shift (as Keras' kernel_regularizer and the NumPy course do).
+    pub decays: bool,
 }
 
 impl ParamMut<'_> {
@@ -39,6 +43,7 @@ impl ParamMut<'_> {
             dims,
             value,
             grad: weight_grad.data_mut(),
+            decays: true,
         });
         let (dims, value) = bias.dims_and_data_mut();
         f(ParamMut {
@@ -46,6 +51,7 @@ impl ParamMut<'_> {
             dims,
             value,
             grad: bias_grad.data_mut(),
+            decays: false,
         });
     }
 }

@@ -1,6 +1,5 @@
 //! A stack of layers applied in order.
 
-use optim::Optimizer;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use tensor::{Shape, Tensor};
 
@@ -150,16 +149,6 @@ impl Sequential {
         for (layer, name) in self.layers.iter_mut().zip(&names) {
             layer.visit_rng(&mut |rng| f(name, rng));
         }
-    }
-
-    /// Applies one optimiser step to every parameter from its gradient.
-    pub fn update(&mut self, optimizer: &mut dyn Optimizer) {
-        optimizer.begin_step();
-        let mut slot = 0;
-        self.visit_params(&mut |p| {
-            optimizer.update(slot, p.value, p.grad);
-            slot += 1;
-        });
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use crate::Sequential;
+use crate::plan::{LayerPlan, counts};
 
 /// Thousands separated by commas, as Keras prints counts: 1,195,018.
 pub fn with_commas(n: usize) -> String {
@@ -23,65 +24,93 @@ impl Sequential {
     /// The Keras-style names of the layers: the kind in lower case, with
     /// `_1`, `_2`, ... after the first of each kind (`dense`, `dense_1`).
     pub fn layer_names(&self) -> Vec<String> {
-        let mut seen: HashMap<String, usize> = HashMap::new();
+        names(self.layers().map(|layer| layer.kind()))
+    }
+
+    /// Each layer as a [`LayerPlan`]: what [`crate::plan::plan`] says of the
+    /// description it was built from.
+    pub fn layer_plans(&self) -> Vec<LayerPlan> {
         self.layers()
-            .map(|layer| {
-                let base = snake_case(layer.kind());
-                let count = seen.entry(base.clone()).or_insert(0);
-                let name = if *count == 0 { base } else { format!("{base}_{count}") };
-                *count += 1;
-                name
+            .zip(self.layer_output_shapes())
+            .map(|(layer, shape)| LayerPlan {
+                kind: layer.kind(),
+                output: shape.dims().to_vec(),
+                params: layer.param_count(),
+                non_trainable: layer.non_trainable_count(),
             })
             .collect()
     }
 
     /// The model as Keras' `model.summary()` prints it.
     pub fn summary(&self) -> String {
-        let names = self.layer_names();
-        let rows: Vec<_> = self.layers().zip(&names).zip(self.layer_output_shapes()).collect();
-        // Keras' widths, the first column widened for long names
-        // (`max_pooling2d_1 (MaxPooling2D)`) so the columns stay aligned.
-        let first = rows
-            .iter()
-            .map(|((layer, name), _)| name.len() + layer.kind().len() + 4)
-            .max()
-            .unwrap_or(0)
-            .max(28);
-        let rule = |c: char| c.to_string().repeat(first + 37);
-        let mut out = String::new();
-        let _ = writeln!(out, "Model: \"sequential\"");
-        let _ = writeln!(out, "{}", rule('_'));
+        summary_of(&self.layer_plans())
+    }
+}
+
+/// Keras-style names for layers of these kinds, in order.
+fn names<'a>(kinds: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    kinds
+        .map(|kind| {
+            let base = snake_case(kind);
+            let count = seen.entry(base.clone()).or_insert(0);
+            let name = if *count == 0 { base } else { format!("{base}_{count}") };
+            *count += 1;
+            name
+        })
+        .collect()
+}
+
+/// A model's layers, planned or built, as Keras' `model.summary()` prints
+/// them; counts that do not fit a `usize` in total print as "too many".
+pub fn summary_of(plan: &[LayerPlan]) -> String {
+    let names = names(plan.iter().map(|l| l.kind));
+    // Keras' widths, the first column widened for long names
+    // (`max_pooling2d_1 (MaxPooling2D)`) so the columns stay aligned.
+    let first = plan
+        .iter()
+        .zip(&names)
+        .map(|(layer, name)| name.len() + layer.kind.len() + 4)
+        .max()
+        .unwrap_or(0)
+        .max(28);
+    let rule = |c: char| c.to_string().repeat(first + 37);
+    let mut out = String::new();
+    let _ = writeln!(out, "Model: \"sequential\"");
+    let _ = writeln!(out, "{}", rule('_'));
+    let _ = writeln!(
+        out,
+        " {:<first$}{:<26}{:<10}",
+        "Layer (type)", "Output Shape", "Param #"
+    );
+    let _ = writeln!(out, "{}", rule('='));
+    for (i, (layer, name)) in plan.iter().zip(&names).enumerate() {
+        let dims: Vec<String> = std::iter::once("None".to_string())
+            .chain(layer.output.iter().map(|d| d.to_string()))
+            .collect();
         let _ = writeln!(
             out,
             " {:<first$}{:<26}{:<10}",
-            "Layer (type)", "Output Shape", "Param #"
+            format!("{name} ({})", layer.kind),
+            format!("({})", dims.join(", ")),
+            layer.params + layer.non_trainable
         );
-        let _ = writeln!(out, "{}", rule('='));
-        for (i, ((layer, name), shape)) in rows.iter().enumerate() {
-            let dims: Vec<String> = std::iter::once("None".to_string())
-                .chain(shape.dims().iter().map(|d| d.to_string()))
-                .collect();
-            let params = layer.param_count() + layer.non_trainable_count();
-            let _ = writeln!(
-                out,
-                " {:<first$}{:<26}{:<10}",
-                format!("{name} ({})", layer.kind()),
-                format!("({})", dims.join(", ")),
-                params
-            );
-            if i + 1 < rows.len() {
-                let _ = writeln!(out);
-            }
+        if i + 1 < plan.len() {
+            let _ = writeln!(out);
         }
-        let trainable = self.param_count();
-        let frozen: usize = self.layers().map(|l| l.non_trainable_count()).sum();
-        let _ = writeln!(out, "{}", rule('='));
-        let _ = writeln!(out, "Total params: {}", with_commas(trainable + frozen));
-        let _ = writeln!(out, "Trainable params: {}", with_commas(trainable));
-        let _ = writeln!(out, "Non-trainable params: {}", with_commas(frozen));
-        let _ = writeln!(out, "{}", rule('_'));
-        out
     }
+    let count = |n: Option<usize>| n.map_or("too many".to_string(), with_commas);
+    let totals = counts(plan);
+    let _ = writeln!(out, "{}", rule('='));
+    let _ = writeln!(
+        out,
+        "Total params: {}",
+        count(totals.and_then(|(p, n)| p.checked_add(n)))
+    );
+    let _ = writeln!(out, "Trainable params: {}", count(totals.map(|(p, _)| p)));
+    let _ = writeln!(out, "Non-trainable params: {}", count(totals.map(|(_, n)| n)));
+    let _ = writeln!(out, "{}", rule('_'));
+    out
 }
 
 /// `BatchNorm` -> `batch_norm`, `ReLU` -> `re_lu` as Keras names it.

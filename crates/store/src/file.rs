@@ -1,5 +1,5 @@
 //! Writing and reading model files: the safetensors layer under
-//! [`Model`](crate::Model) and [`checkpoint`](crate::checkpoint).
+//! the model and checkpoint types of this crate.
 
 use std::collections::HashMap;
 use std::io::Write;

@@ -14,7 +14,7 @@
 //! | `architecture` | the model, as the JSON of [`train::ModelSpec`] |
 //! | `training` | the training settings, JSON; kept for people, never read back |
 //!
-//! A checkpoint adds the state of its run (see [`crate::checkpoint`]).
+//! A checkpoint adds the state of its run (the `checkpoint` module says how).
 //!
 //! Compatibility: `architecture` is read with every field optional
 //! (missing ones take their defaults), so files written before a field was

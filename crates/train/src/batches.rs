@@ -164,7 +164,7 @@ fn train_batch<R: Rng + ?Sized>(
     batch.shape(indices.len(), net);
     train.gather(indices, batch.x.data_mut(), &mut batch.labels);
     augment_batch(augment, batch, rng);
-    let cost = net.train_step(&batch.x, &batch.labels, optimizer)?;
+    let cost = crate::train_step(net, &batch.x, &batch.labels, optimizer)?;
     let correct = net.correct(&batch.labels);
     Ok((cost, correct as f32 / batch.labels.len().max(1) as f32))
 }
@@ -182,7 +182,7 @@ fn augment_batch<R: Rng + ?Sized>(augment: &Augment, batch: &mut Batch, rng: &mu
 pub struct Metrics {
     /// Mean loss per example (without weight decay's penalty); NaN when
     /// training diverged (written as null in JSON, read back as NaN).
-    #[serde(deserialize_with = "crate::fit::null_as_nan")]
+    #[serde(deserialize_with = "null_as_nan")]
     pub loss: f64,
     /// Fraction classified correctly.
     pub accuracy: f64,
@@ -214,4 +214,10 @@ pub fn evaluate(net: &mut Classifier, subset: &Subset, batch: &mut Batch) -> Res
 /// Fraction of `subset` that `net` classifies correctly (see [`evaluate`]).
 pub fn accuracy(net: &mut Classifier, subset: &Subset, batch: &mut Batch) -> Result<f64, NnError> {
     Ok(evaluate(net, subset, batch)?.accuracy)
+}
+
+/// JSON has no NaN: serde_json writes it as null, and this reads null back
+/// as NaN (a diverged run's cost, or its metrics).
+pub(crate) fn null_as_nan<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(<Option<f64> as serde::Deserialize>::deserialize(d)?.unwrap_or(f64::NAN))
 }

@@ -82,7 +82,7 @@ pub struct Record {
     pub step: usize,
     /// Mean of the stretch's batch costs (weight decay's penalty included),
     /// as the tutorials print it; NaN when training diverged (null in JSON).
-    #[serde(deserialize_with = "null_as_nan")]
+    #[serde(deserialize_with = "crate::batches::null_as_nan")]
     pub cost: f64,
     /// Mean of the stretch's batch accuracies, measured in training (with
     /// dropout, before each update) as Keras' `accuracy`: free, but not the
@@ -99,12 +99,6 @@ pub struct Record {
     pub test: Option<Metrics>,
     /// Seconds since `fit` began, evaluation included.
     pub seconds: f64,
-}
-
-/// JSON has no NaN: serde_json writes it as null, and this reads null back
-/// as NaN (a diverged run's cost).
-pub(crate) fn null_as_nan<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// Every record of a run.

@@ -1,7 +1,8 @@
 //! Training networks on MNIST, shared by the `mnist` command and `cargo
 //! xtask ladder`: what to build ([`ModelSpec`], [`OptimizerSpec`]), the
 //! loop that trains it ([`fit`]) with its [`History`] and [`Callback`]s,
-//! and the batches it runs on.
+//! the batches it runs on, and one step ([`train_step`]: `nn`'s gradients,
+//! then `optim`'s update).
 //!
 //! ```no_run
 //! use rand::SeedableRng;
@@ -32,8 +33,10 @@
 pub mod batches;
 mod early_stopping;
 mod fit;
+pub mod memory;
 mod model;
 mod optimizer;
+mod step;
 
 pub use batches::{Batch, Metrics, accuracy, evaluate};
 pub use early_stopping::EarlyStopping;
@@ -42,6 +45,7 @@ pub use fit::{
 };
 pub use model::{ActivationKind, DropoutKindArg, InitKind, ModelKind, ModelSpec, OutputKind};
 pub use optimizer::{CorrectionKind, OptimizerKind, OptimizerSpec, parse_schedule};
+pub use step::{train_step, update};
 
 /// The threads that train: rayon's (RAYON_NUM_THREADS, else one per
 /// core), each with denormals flushed to zero, which is faster and changes

@@ -4,11 +4,7 @@
 use clap::{Args, ValueEnum};
 use mnist_io::{CLASSES, IMAGE_PIXELS, IMAGE_SIDE};
 use nn::builder::{Builder, LayerSpec};
-use nn::{
-    BatchNorm, Classifier, Conv2d, Dense, Dropout, DropoutKind, Flatten, Init, MaxPool2d, Padding, Relu, Sequential,
-    Sigmoid,
-};
-use rand::RngExt;
+use nn::{Classifier, DropoutKind, Init, LayerPlan, Padding, Sequential};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 use tensor::Shape;
@@ -209,15 +205,13 @@ impl ModelSpec {
     }
 
     /// Builds the MNIST network the spec describes, drawing its initial
-    /// weights (and its dropout layers' seeds) from `rng`.
+    /// weights (and its dropout layers' seeds) from `rng`. A network whose
+    /// parameters and gradients would not fit in this machine's free memory
+    /// is refused before anything is allocated ([`ModelSpec::plan`] counts
+    /// them).
     pub fn build(&self, rng: &mut Xoshiro256PlusPlus) -> Result<Sequential, SpecError> {
-        if let Some(text) = &self.arch {
-            return self.build_arch(text, rng);
-        }
-        match self.model {
-            ModelKind::Cnn => self.build_cnn(rng),
-            ModelKind::Softmax | ModelKind::Mlp => self.build_mlp(IMAGE_PIXELS, CLASSES, rng),
-        }
+        let (input, layers) = self.layers()?;
+        build_checked(input, layers, rng)
     }
 
     /// The network wrapped with the head its output asks for.
@@ -237,7 +231,28 @@ impl ModelSpec {
         if self.model == ModelKind::Cnn || self.arch.is_some() {
             return Err(SpecError("the CNN and --arch take MNIST images only".into()));
         }
-        Ok(self.head(self.build_mlp(inputs, classes, rng)?))
+        let layers = self.mlp_layers(classes)?;
+        Ok(self.head(build_checked(Shape::new(&[inputs]), layers, rng)?))
+    }
+
+    /// Each layer of the MNIST network with its output shape and parameter
+    /// counts, worked out without building it: what `mnist summary` prints,
+    /// for a network of any size.
+    pub fn plan(&self) -> Result<Vec<LayerPlan>, SpecError> {
+        let (input, layers) = self.layers()?;
+        Ok(nn::plan::plan(input.dims(), &layers)?)
+    }
+
+    /// The MNIST network as a description: its input shape and layers.
+    pub fn layers(&self) -> Result<(Shape, Vec<LayerSpec>), SpecError> {
+        self.validate()?;
+        if let Some(text) = &self.arch {
+            return self.arch_layers(text);
+        }
+        match self.model {
+            ModelKind::Cnn => Ok((Shape::new(&[IMAGE_SIDE, IMAGE_SIDE, 1]), self.cnn_layers())),
+            ModelKind::Softmax | ModelKind::Mlp => Ok((Shape::new(&[IMAGE_PIXELS]), self.mlp_layers(CLASSES)?)),
+        }
     }
 
     /// The initialisers of weights and biases: the flags, else the
@@ -254,22 +269,21 @@ impl ModelSpec {
     }
 
     /// A network from `--arch` text.
-    fn build_arch(&self, text: &str, rng: &mut Xoshiro256PlusPlus) -> Result<Sequential, SpecError> {
-        self.validate()?;
+    fn arch_layers(&self, text: &str) -> Result<(Shape, Vec<LayerSpec>), SpecError> {
         let (weight_init, bias_init) = self.inits();
         let layers = nn::builder::parse(text, &weight_init, &bias_init)?;
         let input = match layers.first() {
             Some(LayerSpec::Conv2d { .. }) => Shape::image(1, IMAGE_SIDE, IMAGE_SIDE),
             _ => Shape::new(&[IMAGE_PIXELS]),
         };
-        let model = Builder::with_layers(input, layers).build(rng)?;
-        let outputs: usize = model.output_shape().dims().iter().product();
+        let plan = nn::plan::plan(input.dims(), &layers)?;
+        let outputs: usize = plan.last().map_or(IMAGE_PIXELS, |l| l.output.iter().product());
         if outputs != CLASSES {
             return Err(SpecError(format!(
                 "--arch: the last layer gives {outputs} outputs; MNIST needs {CLASSES} (end with dense(10))"
             )));
         }
-        Ok(model)
+        Ok((input, layers))
     }
 
     fn head(&self, model: Sequential) -> Classifier {
@@ -286,8 +300,8 @@ impl ModelSpec {
         }
     }
 
-    fn build_mlp(&self, inputs: usize, classes: usize, rng: &mut Xoshiro256PlusPlus) -> Result<Sequential, SpecError> {
-        self.validate()?;
+    /// The MLP's layers (softmax regression's one) into `classes` classes.
+    fn mlp_layers(&self, classes: usize) -> Result<Vec<LayerSpec>, SpecError> {
         let outputs = match self.output {
             OutputKind::Softmax => classes,
             OutputKind::Sigmoid if classes == 2 => 1,
@@ -298,60 +312,90 @@ impl ModelSpec {
             }
         };
         let (weight_init, bias_init) = self.inits();
-        let mut model = Sequential::new(Shape::new(&[inputs]));
+        let dense = |units: usize| LayerSpec::Dense {
+            units,
+            weight_init,
+            bias_init,
+        };
         let hidden: &[usize] = match self.model {
             ModelKind::Softmax => &[],
             ModelKind::Mlp | ModelKind::Cnn => &self.hidden,
         };
-        let mut width = inputs;
+        let mut layers = Vec::new();
         for &h in hidden {
-            model.push(Dense::new(width, h, &weight_init, &bias_init, rng))?;
+            layers.push(dense(h));
             if self.batch_norm {
-                model.push(BatchNorm::new(h, 0.9, 1e-7))?;
+                layers.push(LayerSpec::BatchNorm);
             }
-            match self.activation {
-                ActivationKind::Relu => model.push(Relu)?,
-                ActivationKind::Sigmoid => model.push(Sigmoid)?,
-            };
+            layers.push(match self.activation {
+                ActivationKind::Relu => LayerSpec::Relu,
+                ActivationKind::Sigmoid => LayerSpec::Sigmoid,
+            });
             if self.dropout > 0.0 {
-                model.push(Dropout::new(1.0 - self.dropout, self.dropout_kind(), rng.random()))?;
+                layers.push(LayerSpec::Dropout {
+                    rate: self.dropout,
+                    kind: self.dropout_kind(),
+                });
             }
-            width = h;
         }
-        model.push(Dense::new(width, outputs, &weight_init, &bias_init, rng))?;
-        Ok(model)
+        layers.push(dense(outputs));
+        Ok(layers)
     }
 
     /// The TensorFlow tutorial's CNN (LADDER.md, section F).
-    fn build_cnn(&self, rng: &mut Xoshiro256PlusPlus) -> Result<Sequential, SpecError> {
-        self.validate()?;
+    fn cnn_layers(&self) -> Vec<LayerSpec> {
         let conv_w = Init::TruncatedNormal { mean: 0.0, std: 0.1 };
         let dense_w = Init::TruncatedNormal { mean: 0.0, std: 1.0 };
         let bias = Init::Constant(0.1);
-        let keep = if self.dropout > 0.0 { 1.0 - self.dropout } else { 0.5 };
-        let mut model = Sequential::new(Shape::new(&[IMAGE_SIDE, IMAGE_SIDE, 1]));
+        let rate = if self.dropout > 0.0 { self.dropout } else { 0.5 };
+        let conv = |filters: usize| LayerSpec::Conv2d {
+            filters,
+            kernel: 5,
+            stride: 1,
+            padding: Padding::Same,
+            weight_init: conv_w,
+            bias_init: bias,
+        };
+        let pool = LayerSpec::MaxPool { size: 2, stride: 2 };
         // --batch-norm: over the channels after each convolution, and over the
         // features after the hidden dense layer, before each ReLU.
-        let norm = |model: &mut Sequential, features: usize| -> Result<(), nn::NnError> {
-            if self.batch_norm {
-                model.push(BatchNorm::new(features, 0.9, 1e-7))?;
-            }
-            Ok(())
-        };
-        model.push(Conv2d::new(1, 32, 5, 1, Padding::Same, &conv_w, &bias, rng))?;
-        norm(&mut model, 32)?;
-        model.push(Relu)?;
-        model.push(MaxPool2d::new(2, 2, Padding::Same))?;
-        model.push(Conv2d::new(32, 64, 5, 1, Padding::Same, &conv_w, &bias, rng))?;
-        norm(&mut model, 64)?;
-        model.push(Relu)?;
-        model.push(MaxPool2d::new(2, 2, Padding::Same))?;
-        model.push(Flatten)?;
-        model.push(Dense::new(7 * 7 * 64, 1024, &dense_w, &bias, rng))?;
-        norm(&mut model, 1024)?;
-        model.push(Relu)?;
-        model.push(Dropout::new(keep, self.dropout_kind(), rng.random()))?;
-        model.push(Dense::new(1024, CLASSES, &Init::Zeros, &Init::Zeros, rng))?;
-        Ok(model)
+        let norm = || self.batch_norm.then_some(LayerSpec::BatchNorm);
+        [Some(conv(32)), norm(), Some(LayerSpec::Relu), Some(pool.clone())]
+            .into_iter()
+            .chain([
+                Some(conv(64)),
+                norm(),
+                Some(LayerSpec::Relu),
+                Some(pool),
+                Some(LayerSpec::Flatten),
+            ])
+            .chain([
+                Some(LayerSpec::Dense {
+                    units: 1024,
+                    weight_init: dense_w,
+                    bias_init: bias,
+                }),
+                norm(),
+                Some(LayerSpec::Relu),
+                Some(LayerSpec::Dropout {
+                    rate,
+                    kind: self.dropout_kind(),
+                }),
+                Some(LayerSpec::Dense {
+                    units: CLASSES,
+                    weight_init: Init::Zeros,
+                    bias_init: Init::Zeros,
+                }),
+            ])
+            .flatten()
+            .collect()
     }
+}
+
+/// Builds `layers` on inputs of shape `input`, once their plan shows that
+/// the parameters and their gradients fit in this machine's free memory.
+fn build_checked(input: Shape, layers: Vec<LayerSpec>, rng: &mut Xoshiro256PlusPlus) -> Result<Sequential, SpecError> {
+    let plan = nn::plan::plan(input.dims(), &layers)?;
+    crate::memory::check_fits(&plan, crate::memory::available_memory())?;
+    Ok(Builder::with_layers(input, layers).build(rng)?)
 }

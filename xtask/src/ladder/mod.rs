@@ -22,8 +22,8 @@ use rand::SeedableRng;
 use train::{Callback, Control, Record};
 
 use config::{DataKind, Ladder, SplitKind};
-use report::RungResult;
 use runner::RunData;
+use runner::RungResult;
 
 /// Options of `cargo xtask ladder`.
 #[derive(Args, Debug)]

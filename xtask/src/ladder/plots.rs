@@ -11,7 +11,7 @@ use train::OptimizerKind;
 
 use super::config::{DataKind, Trajectory};
 use super::reference::Reference;
-use super::report::RungResult;
+use super::runner::RungResult;
 
 /// The files written, and what each shows.
 pub const FILES: [(&str, &str); 5] = [

@@ -6,18 +6,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use super::config::{Claim, ClaimKind, DataKind, Rung};
-use super::runner::Run;
-
-/// A rung's runs and what they add up to.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct RungResult {
-    /// The rung as it was configured.
-    pub rung: Rung,
-    /// Reduced (`--quick`) or full.
-    pub quick: bool,
-    /// One per seed.
-    pub runs: Vec<Run>,
-}
+use super::runner::RungResult;
 
 /// Mean, sample standard deviation, min and max.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]

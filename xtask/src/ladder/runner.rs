@@ -152,3 +152,14 @@ pub fn work(net: &nn::Sequential, images: f64, evaluated: f64) -> f64 {
     }
     forward * (3.0 * images + evaluated)
 }
+
+/// A rung's runs and what they add up to.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RungResult {
+    /// The rung as it was configured.
+    pub rung: Rung,
+    /// Reduced (`--quick`) or full.
+    pub quick: bool,
+    /// One per seed.
+    pub runs: Vec<Run>,
+}

@@ -15,8 +15,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::config::Rung;
-use super::report::RungResult;
 use super::runner::Run;
+use super::runner::RungResult;
 
 /// `I/N`: the I-th (from 1) of N parts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
