@@ -78,6 +78,11 @@ pub struct TrainArgs {
     /// (or reports), and keep the model of the best one.
     #[arg(long)]
     early_stopping: Option<usize>,
+    /// End the run with an error (exit code 1) after the epoch (or report)
+    /// in which the cost first becomes NaN or infinite, instead of training
+    /// on to the end as the tutorials do; either way the step is reported.
+    #[arg(long)]
+    stop_on_divergence: bool,
     /// How the 60,000 training images are split.
     #[arg(long, value_enum, default_value = "tensorflow")]
     split: SplitArg,
@@ -270,6 +275,7 @@ fn train(
         batches: 0,
         sum: 0.0,
         accuracy_sum: 0.0,
+        stop_on_divergence: args.stop_on_divergence,
     };
     let mut log = match &args.logdir {
         Some(dir) => Some(TensorBoardLog::create(dir, progress.step as i64)?),
@@ -321,8 +327,14 @@ fn train(
     if let Some(Checkpointer { error: Some(e), .. }) = &checkpointer {
         return Err(format!("training stopped: a checkpoint could not be written: {e}").into());
     }
+    if let (true, Some(divergence)) = (args.stop_on_divergence, history.diverged) {
+        return Err(format!("training stopped (--stop-on-divergence): {divergence}").into());
+    }
     println!("Learning Finished!");
     eprintln!("({:.1} s)", history.seconds);
+    if let Some(divergence) = history.diverged {
+        eprintln!("note: {divergence}");
+    }
     if let Some(log) = log {
         log.finish()?;
     }
@@ -473,9 +485,23 @@ struct Report {
     batches: usize,
     sum: f64,
     accuracy_sum: f64,
+    stop_on_divergence: bool,
 }
 
 impl Callback for Report {
+    fn diverged(&mut self, divergence: &train::Divergence) -> Control {
+        let say = || eprintln!("warning: {divergence}");
+        match &self.bar {
+            Some(bar) => bar.suspend(say),
+            None => say(),
+        }
+        if self.stop_on_divergence {
+            Control::Stop
+        } else {
+            Control::Continue
+        }
+    }
+
     fn stretch_begin(&mut self, label: &str, batches: usize) {
         // Counted in images, as Keras counts samples.
         let images = if self.by_steps {

@@ -186,6 +186,55 @@ fn a_network_too_big_is_counted_and_refused_not_allocated() {
     );
 }
 
+/// A diverging run (the tutorial's A1: too large a step) says so, with the
+/// step and a hint, and trains on to its end; with --stop-on-divergence it
+/// stops after that epoch with an error.
+#[test]
+fn divergence_is_said_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    fake_mnist(dir.path());
+    let d = dir.path().to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["train", "--data-dir", d, "--no-verify", "--quiet", "--hidden", "32,32"];
+        args.extend_from_slice(&["--lr", "1e30", "--epochs", "3"]);
+        args.extend_from_slice(extra);
+        mnist(&args)
+    };
+    let out = run(&[]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: the cost became NaN or infinite at step "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("try a lower learning rate"), "{stderr}");
+    assert_eq!(stdout.matches("Epoch: ").count(), 3, "{stdout}");
+    let out = run(&["--stop-on-divergence"]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("training stopped (--stop-on-divergence): the cost became NaN"),
+        "{stderr}"
+    );
+    // Stopped after the epoch the message names, before the third.
+    let epoch: usize = stderr
+        .split("(epoch ")
+        .nth(1)
+        .and_then(|t| t.split(')').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(epoch < 3, "{stderr}");
+    assert_eq!(stdout.matches("Epoch: ").count(), epoch, "{stdout}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 /// Every optimiser, initialiser and kind of dropout runs end to end (on the
 /// small stand-in set) and prints a finite cost.
 #[test]

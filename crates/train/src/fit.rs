@@ -110,6 +110,36 @@ pub struct History {
     pub stopped_early: bool,
     /// Wall time of the whole run, seconds.
     pub seconds: f64,
+    /// Where the cost first stopped being a finite number, if it did.
+    #[serde(default)]
+    pub diverged: Option<Divergence>,
+}
+
+/// The first batch whose cost was not a finite number (NaN or infinite):
+/// the run has diverged, and every step after it trains on NaN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Divergence {
+    /// The training step, counted from 1 over the whole run.
+    pub step: usize,
+    /// The stretch (epoch, or report of a run by steps) it fell in, from 1.
+    pub epoch: usize,
+}
+
+impl Divergence {
+    /// What a person can do about it.
+    pub const HINT: &'static str = "a lower learning rate, or an initialiser scaled to the layer (he, xavier)";
+}
+
+impl std::fmt::Display for Divergence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the cost became NaN or infinite at step {} (epoch {}): training diverged; try {}",
+            self.step,
+            self.epoch,
+            Self::HINT
+        )
+    }
 }
 
 /// How far a run has come: with the model, the optimiser's state and the
@@ -183,6 +213,12 @@ pub trait Callback {
     /// run, for checkpoints; return [`Control::Stop`] to end the run (a
     /// checkpoint that could not be written).
     fn checkpoint(&mut self, _snapshot: &mut Snapshot<'_>) -> Control {
+        Control::Continue
+    }
+    /// The cost has just stopped being finite, for the first time in the
+    /// run (see [`History::diverged`]); return [`Control::Stop`] to end the
+    /// run at the end of this stretch, its record written.
+    fn diverged(&mut self, _divergence: &Divergence) -> Control {
         Control::Continue
     }
     /// The run is over (by its length or a stop).
@@ -263,10 +299,20 @@ pub fn fit_from(
             c.stretch_begin(&label, batches);
         }
         let mut accuracy_sum = 0.0f64;
+        let (mut step, mut stop_diverged) = (progress.step, false);
+        let diverged = &mut progress.history.diverged;
         let mut on_batch = |cost: f32, accuracy: f32| {
+            step += 1;
             accuracy_sum += accuracy as f64;
             for c in callbacks.iter_mut() {
                 c.batch_end(cost, accuracy);
+            }
+            if !cost.is_finite() && diverged.is_none() {
+                let divergence = Divergence { step, epoch };
+                *diverged = Some(divergence);
+                for c in callbacks.iter_mut() {
+                    stop_diverged |= c.diverged(&divergence) == Control::Stop;
+                }
             }
         };
         let cost = match config.length {
@@ -316,7 +362,7 @@ pub fn fit_from(
             test: measure(config.monitor.test, data.test)?,
             seconds: started.elapsed().as_secs_f64(),
         };
-        let mut stop = false;
+        let mut stop = stop_diverged;
         for c in callbacks.iter_mut() {
             stop |= c.record(&record, net) == Control::Stop;
         }

@@ -41,7 +41,7 @@ mod step;
 pub use batches::{Batch, Metrics, accuracy, evaluate};
 pub use early_stopping::EarlyStopping;
 pub use fit::{
-    Callback, Control, Data, FitConfig, History, Length, Monitor, Progress, Record, Snapshot, fit, fit_from,
+    Callback, Control, Data, Divergence, FitConfig, History, Length, Monitor, Progress, Record, Snapshot, fit, fit_from,
 };
 pub use model::{ActivationKind, DropoutKindArg, InitKind, ModelKind, ModelSpec, OutputKind};
 pub use optimizer::{CorrectionKind, OptimizerKind, OptimizerSpec, parse_schedule};

@@ -157,3 +157,76 @@ fn early_stopping_stops_and_restores_the_best_model() {
     assert_eq!(now, best, "the best model is back");
     assert_eq!(stopping.best().unwrap().0, best_at + 1);
 }
+
+/// Counts what `Callback::diverged` hears, and asks to stop when told to.
+struct Watch {
+    heard: Vec<train::Divergence>,
+    stop: bool,
+}
+
+impl train::Callback for Watch {
+    fn diverged(&mut self, divergence: &train::Divergence) -> train::Control {
+        self.heard.push(*divergence);
+        if self.stop {
+            train::Control::Stop
+        } else {
+            train::Control::Continue
+        }
+    }
+}
+
+/// A step far too large makes the cost NaN: the history says at which step
+/// and epoch, callbacks hear it once, and one that asks to stop ends the run
+/// at the end of that stretch, its record written.
+#[test]
+fn divergence_is_reported_once_and_can_stop_the_run() {
+    let data = xor([0, 1, 1, 0]);
+    let sets = Data {
+        train: &data,
+        validation: &data,
+        test: &data,
+    };
+    let relu = ModelSpec {
+        hidden: vec![8],
+        output: OutputKind::Softmax,
+        init: Some(InitKind::He),
+        bias_init: Some(InitKind::Zeros),
+        ..ModelSpec::default()
+    };
+    let run = |lr: f32, stop: bool| {
+        let mut config = config(40, 10);
+        config.learning_rate = lr;
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+        let mut net = relu.classifier_for(2, 2, &mut rng).unwrap();
+        let mut optimizer = sgd();
+        let mut watch = Watch {
+            heard: Vec::new(),
+            stop,
+        };
+        let history = fit(
+            &mut net,
+            optimizer.as_mut(),
+            &sets,
+            &config,
+            &mut rng,
+            &mut [&mut watch],
+        )
+        .unwrap();
+        (history, watch.heard)
+    };
+    let (history, heard) = run(1e30, false);
+    let divergence = history.diverged.expect("the run diverged");
+    assert_eq!(heard, [divergence], "heard once");
+    assert!(divergence.step <= 10 && divergence.epoch == 1, "{divergence:?}");
+    assert!(history.records[0].cost.is_nan());
+    assert_eq!(history.records.len(), 4, "trained on to its end");
+
+    let (stopped, heard) = run(1e30, true);
+    assert_eq!(heard, [divergence]);
+    assert_eq!(stopped.records.len(), 1, "stopped after the stretch it diverged in");
+    assert!(stopped.stopped_early);
+
+    // A run that does not diverge says so.
+    let (calm, heard) = run(0.1, false);
+    assert_eq!((calm.diverged, heard.len()), (None, 0));
+}

@@ -174,6 +174,22 @@ pub fn row(r: &RungResult) -> [String; 8] {
             test.mean, test.std, test.min, test.max
         )
     };
+    let diverged: Vec<usize> = r
+        .runs
+        .iter()
+        .filter_map(|run| run.history.diverged)
+        .map(|d| d.step)
+        .collect();
+    let ours = match diverged[..] {
+        [] => ours,
+        [step] => format!("{ours}; diverged at step {step} (1 of {} seeds)", r.runs.len()),
+        _ => format!(
+            "{ours}; diverged at steps {} ({} of {} seeds)",
+            diverged.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "),
+            diverged.len(),
+            r.runs.len()
+        ),
+    };
     let verdict = match r.verdict() {
         Verdict::Reproduced => "reproduced",
         Verdict::NotReproduced => "not reproduced",
@@ -303,6 +319,25 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    /// The table says where runs diverged, and says nothing when none did.
+    #[test]
+    fn the_table_says_where_runs_diverged() {
+        let mut r = result(ClaimKind::Fails, Some(0.2), &[0.1, 0.1, 0.1], false);
+        assert!(!row(&r)[3].contains("diverged"), "{}", row(&r)[3]);
+        r.runs[0].history.diverged = Some(train::Divergence { step: 33, epoch: 1 });
+        assert!(
+            row(&r)[3].ends_with("; diverged at step 33 (1 of 3 seeds)"),
+            "{}",
+            row(&r)[3]
+        );
+        r.runs[2].history.diverged = Some(train::Divergence { step: 40, epoch: 1 });
+        assert!(
+            row(&r)[3].ends_with("; diverged at steps 33, 40 (2 of 3 seeds)"),
+            "{}",
+            row(&r)[3]
+        );
     }
 
     #[test]
