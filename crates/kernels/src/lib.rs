@@ -34,3 +34,8 @@ pub mod vector;
 pub mod wide;
 
 pub use gemm::{Isa, Transpose, sgemm};
+
+/// The README's examples, compiled and run as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -84,3 +84,8 @@ pub fn data_dir_for_tests(dir: &Path) -> Option<PathBuf> {
     eprintln!("skipped: no MNIST in {} (run `cargo xtask fetch-data`)", dir.display());
     None
 }
+
+/// The README's examples, compiled and run as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -55,3 +55,8 @@ pub use plan::LayerPlan;
 pub use pooling::{Flatten, MaxPool2d};
 pub use sequential::{NamedTensorVisitor, Sequential};
 pub use summary::{summary_of, with_commas};
+
+/// The README's examples, compiled and run as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -69,3 +69,8 @@ pub trait Optimizer: Send {
 /// An optimiser's state as named buffers: `momentum.3.0` is the first
 /// buffer of parameter slot 3; counters are one-value buffers.
 pub type NamedState = Vec<(String, Vec<f32>)>;
+
+/// The README's examples, compiled and run as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -31,3 +31,8 @@ pub use checkpoint::{Checkpoint, Checkpointer};
 pub use error::{Result, StoreError};
 pub use file::{Loaded, checkpoint_path_for, load_with, save, save_with};
 pub use model::Model;
+
+/// The README's examples, compiled and run as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

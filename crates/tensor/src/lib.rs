@@ -127,3 +127,8 @@ impl Tensor {
         self.data.fill(value);
     }
 }
+
+/// The README's examples, compiled and run as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -73,3 +73,8 @@ impl From<nn::NnError> for SpecError {
         SpecError(e.to_string())
     }
 }
+
+/// The README's examples, compiled and run as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
