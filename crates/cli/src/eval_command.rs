@@ -5,7 +5,7 @@ use std::error::Error;
 use std::path::PathBuf;
 
 use clap::Args;
-use mnist_io::{CLASSES, IMAGE_PIXELS, Mnist, Split, Verify};
+use mnist_io::{CLASSES, Mnist, Split, Verify};
 use store::Model;
 use train::Batch;
 
@@ -117,11 +117,7 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
         }
         (None, None) => return Err("give --index N or --image FILE".into()),
     };
-    let image: &[u8; IMAGE_PIXELS] = pixels
-        .as_slice()
-        .try_into()
-        .map_err(|_| format!("an image of {} pixels, expected {IMAGE_PIXELS}", pixels.len()))?;
-    let probs = Model::load(&args.source.model)?.classify(image)?;
+    let probs = Model::load(&args.source.model)?.classify(&pixels)?;
     print!("{}", draw(&pixels));
     for (digit, p) in probs.iter().enumerate() {
         println!("  {digit}  {p:.4}  {}", "#".repeat((p * 40.0).round() as usize));

@@ -157,11 +157,7 @@ fn predict(model: &mut Model, body: &[u8]) -> std::result::Result<String, Refusa
     }
     let picture = DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, drawing.pixels).expect("the size was checked"));
     let image = mnist_io::digit::to_mnist(&picture).map_err(|e| Refusal(422, e.to_string()))?;
-    let pixels: &[u8; mnist_io::IMAGE_PIXELS] = image
-        .as_slice()
-        .try_into()
-        .map_err(|_| Refusal(500, format!("the drawing became {} pixels", image.len())))?;
-    let probabilities = model.classify(pixels).map_err(|e| Refusal(500, e.to_string()))?;
+    let probabilities = model.classify(&image).map_err(|e| Refusal(500, e.to_string()))?;
     let digit = probabilities
         .iter()
         .enumerate()

@@ -216,24 +216,21 @@ impl Builder {
     /// builds the model, checking that each layer takes what the one before
     /// it gives.
     pub fn build<R: Rng + ?Sized>(&self, rng: &mut R) -> Result<Sequential, NnError> {
+        // The plan checks every layer against its input (the same errors,
+        // naming the layer) before any weight is allocated.
+        let plans = crate::plan::plan(self.input.dims(), &self.layers)?;
         let mut model = Sequential::new(self.input.clone());
         for (index, layer) in self.layers.iter().enumerate() {
-            let dims = model.output_shape().dims().to_vec();
-            let fail = |what: String| NnError::Spec(format!("layer {index} ({layer}): {what}"));
+            let dims = match index {
+                0 => self.input.dims(),
+                _ => &plans[index - 1].output[..],
+            };
             match layer {
                 LayerSpec::Dense {
                     units,
                     weight_init,
                     bias_init,
-                } => {
-                    let [inputs] = dims[..] else {
-                        return Err(fail(format!("takes vectors, got shape {dims:?}: flatten first")));
-                    };
-                    if *units == 0 {
-                        return Err(fail("needs at least one unit".into()));
-                    }
-                    model.push(Dense::new(inputs, *units, weight_init, bias_init, rng))?;
-                }
+                } => model.push(Dense::new(dims[0], *units, weight_init, bias_init, rng))?,
                 LayerSpec::Conv2d {
                     filters,
                     kernel,
@@ -241,56 +238,28 @@ impl Builder {
                     padding,
                     weight_init,
                     bias_init,
-                } => {
-                    let [_, _, channels] = dims[..] else {
-                        return Err(fail(format!("takes images [h, w, c], got shape {dims:?}")));
-                    };
-                    if *filters == 0 || *kernel == 0 || *stride == 0 {
-                        return Err(fail("filters, kernel and stride must be at least 1".into()));
-                    }
-                    model.push(Conv2d::new(
-                        channels,
-                        *filters,
-                        *kernel,
-                        *stride,
-                        *padding,
-                        weight_init,
-                        bias_init,
-                        rng,
-                    ))?;
-                }
-                LayerSpec::MaxPool { size, stride } => {
-                    if *size == 0 || *stride == 0 {
-                        return Err(fail("size and stride must be at least 1".into()));
-                    }
-                    model.push(MaxPool2d::new(*size, *stride, Padding::Same))?;
-                }
-                LayerSpec::Flatten => {
-                    model.push(Flatten)?;
-                }
-                LayerSpec::Relu => {
-                    model.push(Relu)?;
-                }
-                LayerSpec::LeakyRelu(slope) => {
-                    model.push(LeakyRelu { slope: *slope })?;
-                }
-                LayerSpec::Sigmoid => {
-                    model.push(Sigmoid)?;
-                }
-                LayerSpec::Tanh => {
-                    model.push(Tanh)?;
-                }
-                LayerSpec::Dropout { rate, kind } => {
-                    if !(0.0..1.0).contains(rate) {
-                        return Err(fail(format!("rate is the fraction dropped, in [0, 1), got {rate}")));
-                    }
-                    model.push(Dropout::new(1.0 - rate, *kind, rng.random()))?;
-                }
+                } => model.push(Conv2d::new(
+                    dims[2],
+                    *filters,
+                    *kernel,
+                    *stride,
+                    *padding,
+                    weight_init,
+                    bias_init,
+                    rng,
+                ))?,
+                LayerSpec::MaxPool { size, stride } => model.push(MaxPool2d::new(*size, *stride, Padding::Same))?,
+                LayerSpec::Flatten => model.push(Flatten)?,
+                LayerSpec::Relu => model.push(Relu)?,
+                LayerSpec::LeakyRelu(slope) => model.push(LeakyRelu { slope: *slope })?,
+                LayerSpec::Sigmoid => model.push(Sigmoid)?,
+                LayerSpec::Tanh => model.push(Tanh)?,
+                LayerSpec::Dropout { rate, kind } => model.push(Dropout::new(1.0 - rate, *kind, rng.random()))?,
                 LayerSpec::BatchNorm => {
                     let features = dims.last().copied().unwrap_or(0);
-                    model.push(BatchNorm::new(features, 0.9, 1e-7))?;
+                    model.push(BatchNorm::new(features, 0.9, 1e-7))?
                 }
-            }
+            };
         }
         Ok(model)
     }

@@ -21,10 +21,10 @@ pub struct LayerPlan {
     pub non_trainable: usize,
 }
 
-/// The plan of `layers` on inputs of shape `input` (per example): the same
-/// checks as [`Builder::build`](crate::Builder::build), with counts that
-/// cannot overflow (a count past `usize` is an error), and no allocation
-/// beyond the plan itself.
+/// The plan of `layers` on inputs of shape `input` (per example): every
+/// check of a layer against its input ([`Builder::build`](crate::Builder::build)
+/// runs it first), with counts that cannot overflow (a count past `usize`
+/// is an error), and no allocation beyond the plan itself.
 pub fn plan(input: &[usize], layers: &[LayerSpec]) -> Result<Vec<LayerPlan>, NnError> {
     let mut dims = input.to_vec();
     let mut out = Vec::with_capacity(layers.len());
@@ -148,16 +148,7 @@ mod tests {
             let planned = plan(input, &layers).unwrap();
             let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(0);
             let model = Builder::with_layers(Shape::new(input), layers).build(&mut rng).unwrap();
-            let built: Vec<LayerPlan> = model
-                .layers()
-                .zip(model.layer_output_shapes())
-                .map(|(l, shape)| LayerPlan {
-                    kind: l.kind(),
-                    output: shape.dims().to_vec(),
-                    params: l.param_count(),
-                    non_trainable: l.non_trainable_count(),
-                })
-                .collect();
+            let built = model.layer_plans();
             assert_eq!(planned, built, "{text}");
         }
     }

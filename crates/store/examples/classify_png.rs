@@ -26,8 +26,7 @@ fn classify(model: &Path, picture: &Path) -> Result<(), Box<dyn std::error::Erro
     let mut model = store::Model::load(model)?;
     // Grey, cropped to the ink, 20x20 in a 28x28 box, centred by mass.
     let image = mnist_io::digit::to_mnist(&mnist_io::digit::open(picture)?)?;
-    let image: &[u8; mnist_io::IMAGE_PIXELS] = image.as_slice().try_into()?;
-    let probabilities = model.classify(image)?;
+    let probabilities = model.classify(&image)?;
     for (digit, p) in probabilities.iter().enumerate() {
         println!("{digit}  {p:.4}");
     }

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use mnist_io::IMAGE_PIXELS;
 use nn::{Classifier, NnError};
+use tensor::Shape;
 use train::{Batch, ModelSpec};
 
 use crate::error::Result;
@@ -46,8 +47,16 @@ impl Model {
     /// row by row, 0 the background and 255 the ink (what `mnist_io`
     /// reads; a photo or a drawing goes through `cli::digit` first). Ten
     /// for a softmax model, one digit each; for a sigmoid (binary) model,
-    /// the probability of class 1 alone.
-    pub fn classify(&mut self, image: &[u8; IMAGE_PIXELS]) -> std::result::Result<Vec<f32>, NnError> {
+    /// the probability of class 1 alone. An image of another size is an
+    /// [`NnError::Shape`] naming both sizes.
+    pub fn classify(&mut self, image: &[u8]) -> std::result::Result<Vec<f32>, NnError> {
+        if image.len() != IMAGE_PIXELS {
+            return Err(NnError::Shape {
+                layer: "an image to classify".into(),
+                expected: Shape::new(&[IMAGE_PIXELS]),
+                found: Shape::new(&[image.len()]),
+            });
+        }
         let one = mnist_io::Subset::new(image.to_vec(), vec![0]);
         self.batch.gather_range(&self.classifier, &one, 0, 1);
         self.classifier.evaluate(&self.batch.x, &self.batch.labels)?;

@@ -80,7 +80,7 @@ mnist-io = {{ path = "{io}", features = ["digit"] }}
     // The same in this process.
     let mut loaded = store::Model::load(&model).unwrap();
     let image = mnist_io::digit::to_mnist(&mnist_io::digit::open(&picture).unwrap()).unwrap();
-    let probabilities = loaded.classify(image.as_slice().try_into().unwrap()).unwrap();
+    let probabilities = loaded.classify(&image).unwrap();
     let expected: String = probabilities
         .iter()
         .enumerate()
