@@ -4,7 +4,6 @@
 
 use kernels::conv::Padding;
 use mnist_io::Subset;
-use mnist_io::augment::Augment;
 use nn::NnError;
 use nn::{Classifier, Conv2d, Dense, Dropout, DropoutKind, Flatten, Init, Layer, MaxPool2d, Relu, Sequential};
 use optim::Optimizer;
@@ -112,8 +111,10 @@ pub fn mlp_epoch(
     run_epoch(
         net,
         train,
-        MLP_BATCH,
-        &Augment::default(),
+        &train::FitConfig {
+            batch_size: MLP_BATCH,
+            ..Default::default()
+        },
         optimizer,
         rng,
         batch,

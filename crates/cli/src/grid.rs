@@ -5,7 +5,7 @@ use std::error::Error;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use cli::augment_spec::parse_augment;
+
 use mnist_io::augment::Augment;
 use mnist_io::{IMAGE_PIXELS, IMAGE_SIDE, Mnist, Split, Verify};
 
@@ -15,7 +15,7 @@ pub struct GridArgs {
     #[arg(long)]
     out: PathBuf,
     /// The transforms (as for `train --augment`).
-    #[arg(long, default_value = "rotate=15,shift=2,scale=0.1,shear=10,elastic=34:4", value_parser = parse_augment)]
+    #[arg(long, default_value = "rotate=15,shift=2,scale=0.1,shear=10,elastic=34:4")]
     augment: Augment,
     /// Rows: test digits shown.
     #[arg(long, default_value_t = 8)]

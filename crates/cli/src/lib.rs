@@ -2,6 +2,5 @@
 //! (parsing of its richer flags, TensorBoard event files, history plots).
 //! Training itself lives in the `train` crate.
 
-pub mod augment_spec;
 pub mod history_plot;
 pub mod tensorboard;

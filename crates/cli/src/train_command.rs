@@ -4,88 +4,27 @@
 use std::error::Error;
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
-use cli::augment_spec::parse_augment;
+use clap::Args;
 use cli::tensorboard::EventWriter;
 use indicatif::{ProgressBar, ProgressStyle};
-use mnist_io::augment::Augment;
-use mnist_io::{Mnist, Split, Verify};
-use optim::Schedule;
-use rand::{RngExt, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
-use train::{
-    Batch, Callback, Control, Data, EarlyStopping, FitConfig, Length, ModelSpec, Monitor, OptimizerSpec, Progress,
-    Record, evaluate, fit_from, parse_schedule,
-};
+use mnist_io::{Mnist, Verify};
+use rand::RngExt;
+use train::{Batch, Callback, Control, Data, Length, ModelSpec, Progress, Record, Run, RunSpec, evaluate, fit_from};
 
 use store::{Checkpoint, Checkpointer};
 
-/// How the training images are split.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum SplitArg {
-    /// 55,000 to train, 5,000 for validation (TensorFlow's split).
-    Tensorflow,
-    /// All 60,000 to train.
-    Full,
-}
-
+/// `mnist train`'s flags: the run (every setting that decides what it
+/// computes, [`RunSpec`], flattened) and what this front end does around
+/// it (where the data is, what it writes, how it reports).
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     #[command(flatten)]
-    net: ModelSpec,
-    #[command(flatten)]
-    optimizer: OptimizerSpec,
-    /// Passes over the training set.
-    #[arg(long, default_value_t = 15)]
-    epochs: usize,
-    /// Train for this many steps instead of --epochs: batches walk shuffled
-    /// epochs (TensorFlow's next_batch), or are drawn with replacement with
-    /// --with-replacement (the NumPy course's way).
-    #[arg(long)]
-    steps: Option<usize>,
-    /// With --steps: draw each batch uniformly with replacement.
-    #[arg(long)]
-    with_replacement: bool,
-    /// With --steps: report the test accuracy every this many steps
-    /// [default: an epoch's worth, training images / batch size].
-    #[arg(long)]
-    report_every: Option<usize>,
-    /// With --steps: report the training accuracy too (a pass over the training set).
-    #[arg(long)]
-    report_train: bool,
-    /// Learning-rate schedule, by epoch: constant, step:EVERY:GAMMA (times
-    /// GAMMA every EVERY epochs), exp:GAMMA (times GAMMA each epoch), cosine
-    /// (to 0 over the run), warmup:N (linear over the first N epochs).
-    #[arg(long, default_value = "constant", value_parser = parse_schedule)]
-    schedule: Schedule,
-    /// Images per mini-batch.
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
-    batch_size: u32,
-    /// Seed of every random choice (initial weights, batch order, dropout masks).
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// L2 weight decay λ: 0.5 λ Σ W² over the weights (not biases) added to
-    /// the loss, as the NumPy course defines it.
-    #[arg(long, default_value_t = 0.0)]
-    weight_decay: f32,
-    /// Random transforms of each training batch, comma-separated: rotate=DEG,
-    /// shift=PX, scale=FRACTION, shear=DEG, elastic=ALPHA:SIGMA (Simard et al.
-    /// use 34:4), brightness=B, contrast=C, invert=PROB, flip=PROB (flipping
-    /// hurts digits); none for nothing.
-    #[arg(long, default_value = "none", value_parser = parse_augment)]
-    augment: Augment,
-    /// Stop when the validation loss has not improved for this many epochs
-    /// (or reports), and keep the model of the best one.
-    #[arg(long)]
-    early_stopping: Option<usize>,
+    run: RunSpec,
     /// End the run with an error (exit code 1) after the epoch (or report)
     /// in which the cost first becomes NaN or infinite, instead of training
     /// on to the end as the tutorials do; either way the step is reported.
     #[arg(long)]
     stop_on_divergence: bool,
-    /// How the 60,000 training images are split.
-    #[arg(long, value_enum, default_value = "tensorflow")]
-    split: SplitArg,
     /// Folder holding the MNIST files [default: $MNIST_DATA_DIR, else data/mnist].
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -181,34 +120,23 @@ fn train(
     if args.resume.is_some() {
         return Err("a checkpoint's arguments cannot name another checkpoint to resume".into());
     }
-    args.net.validate()?;
-    args.optimizer.validate()?;
-    if !(args.weight_decay.is_finite() && args.weight_decay >= 0.0) {
-        return Err(format!(
-            "--weight-decay must be a non-negative number, got {}",
-            args.weight_decay
-        )
-        .into());
-    }
-    // A network that cannot fit is refused before the data is read for it.
-    train::memory::check_fits(&args.net.plan()?, train::memory::available_memory())?;
+    let spec = &args.run;
+    // The network is built (and a network that cannot fit refused) before
+    // the data is read for it.
+    let Run {
+        mut net,
+        mut optimizer,
+        mut rng,
+        mut stopping,
+    } = spec.start()?;
     let dir = mnist_io::data_dir(args.data_dir.as_deref());
-    let split = match args.split {
-        SplitArg::Tensorflow => Split::TensorFlow,
-        SplitArg::Full => Split::Full,
-    };
     let verify = if args.no_verify {
         Verify::Skip
     } else {
         Verify::Checksums
     };
-    let data = Mnist::load(&dir, split, verify)?;
+    let data = Mnist::load(&dir, spec.split, verify)?;
 
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(args.seed);
-    let mut net = args.net.classifier(&mut rng)?;
-    net.weight_decay = args.weight_decay;
-    let mut optimizer = args.optimizer.build()?;
-    let mut stopping = args.early_stopping.map(EarlyStopping::new);
     let resumed = match checkpoint {
         Some((path, checkpoint)) => {
             let (records, step) = checkpoint.position();
@@ -217,27 +145,20 @@ fn train(
         }
         None => None,
     };
-    let batch_size = args.batch_size as usize;
-    let length = match args.steps {
-        Some(steps) => Length::Steps {
-            steps,
-            with_replacement: args.with_replacement,
-            // Reports as the tutorials print them: the CNN tutorial every 500
-            // steps, the NumPy course every epoch's worth of steps.
-            report_every: args.report_every.unwrap_or(data.train.len() / batch_size).max(1),
-        },
-        None => Length::Epochs(args.epochs),
-    };
+    let batch_size = spec.fit.batch_size;
+    let length = spec.fit.length(data.train.len());
     let described = match length {
-        Length::Steps { steps, .. } if args.with_replacement => {
-            format!("{steps} steps of batch {batch_size} drawn with replacement")
-        }
+        Length::Steps {
+            steps,
+            with_replacement: true,
+            ..
+        } => format!("{steps} steps of batch {batch_size} drawn with replacement"),
         Length::Steps { steps, .. } => format!("{steps} steps of batch {batch_size}"),
         Length::Epochs(epochs) => format!("{epochs} epochs of batch {batch_size}"),
     };
-    let name = match &args.net.arch {
+    let name = match &spec.model.arch {
         Some(arch) => format!("--arch {arch:?}"),
-        None => format!("{:?}", args.net.model),
+        None => format!("{:?}", spec.model.model),
     };
     eprintln!(
         "Training {name} ({} parameters) on {} images, {} for validation, {} for test; {described}, {:?} lr {}",
@@ -245,27 +166,12 @@ fn train(
         data.train.len(),
         data.validation.len(),
         data.test.len(),
-        args.optimizer.optimizer,
-        args.optimizer.lr
+        spec.optimizer.optimizer,
+        spec.optimizer.lr
     );
 
     let progress = resumed.unwrap_or_else(|| Progress::start(length));
-    let by_steps = args.steps.is_some();
-    let config = FitConfig {
-        length,
-        batch_size,
-        learning_rate: args.optimizer.lr,
-        schedule: args.schedule,
-        augment: args.augment,
-        monitor: Monitor {
-            train: by_steps && args.report_train,
-            // Epochs report validation figures, as Keras does; runs by steps
-            // print the tutorials' lines, plus validation only when early
-            // stopping needs it (5,000 images through a CNN at every report).
-            validation: !by_steps || args.early_stopping.is_some(),
-            test: by_steps,
-        },
-    };
+    let by_steps = spec.fit.by_steps();
     let mut report = Report {
         bar: None,
         quiet: args.quiet,
@@ -281,17 +187,14 @@ fn train(
         Some(dir) => Some(TensorBoardLog::create(dir, progress.step as i64)?),
         None => None,
     };
-    let settings = serde_json::json!({
-        "optimizer": args.optimizer, "epochs": args.epochs,
-        "steps": args.steps, "batch_size": args.batch_size, "seed": args.seed,
-        "weight_decay": args.weight_decay, "split": format!("{:?}", args.split),
-    });
+    // The whole run specification goes into model files, for people.
+    let settings = serde_json::to_value(spec)?;
     let mut checkpointer = match (&args.save, args.checkpoint_every) {
         (Some(save), Some(every)) => Some(Checkpointer {
             path: store::checkpoint_path_for(save),
             every: every as usize,
             arguments: arguments.to_vec(),
-            arch: args.net.clone(),
+            arch: spec.model.clone(),
             settings: settings.clone(),
             error: None,
             written: 0,
@@ -310,16 +213,11 @@ fn train(
     if let Some(checkpointer) = checkpointer.as_mut() {
         callbacks.push(checkpointer);
     }
-    let split_data = Data {
-        train: &data.train,
-        validation: &data.validation,
-        test: &data.test,
-    };
     let history = fit_from(
         &mut net,
         optimizer.as_mut(),
-        &split_data,
-        &config,
+        &Data::of(&data),
+        &spec.fit,
         &mut rng,
         progress,
         &mut callbacks,
@@ -349,7 +247,7 @@ fn train(
     // training set costs as much as 5,000 steps of the CNN, so it is only
     // made when asked for.
     let mut batch = Batch::default();
-    if !by_steps || args.report_train {
+    if !by_steps || spec.fit.report_train {
         println!(
             "Train Accuracy: {:.4}",
             evaluate(&mut net, &data.train, &mut batch)?.accuracy
@@ -378,7 +276,7 @@ fn train(
         eprintln!("checkpoints written to {} this run: {written}", path.display());
     }
     if let Some(path) = &args.save {
-        store::save(path, &mut net.model, &args.net, &settings)?;
+        store::save(path, &mut net.model, &spec.model, &settings)?;
         eprintln!("saved {}", path.display());
     }
 

@@ -176,8 +176,27 @@ fn a_network_too_big_is_counted_and_refused_not_allocated() {
     let out = mnist(&["train", "--arch", "dense(100000000) dense(10)", "--steps", "1"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // 636 GB of parameters and gradients, and 80 GB of activations (10^8
+    // outputs with their gradients, for each of the 100 examples of a batch).
     assert!(
-        stderr.contains("79,500,000,010 parameters: with their gradients they need 636.0 GB, more than the"),
+        stderr.contains(
+            "79,500,000,010 parameters: with their gradients and a batch's activations they need 716.0 GB, more than the"
+        ),
+        "{stderr}"
+    );
+    // Adam's two moments double the parameters' share.
+    let out = mnist(&[
+        "train",
+        "--arch",
+        "dense(100000000) dense(10)",
+        "--steps",
+        "1",
+        "--optimizer",
+        "adam",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("with their gradients, the optimiser's state and a batch's activations they need 1.4 TB"),
         "{stderr}"
     );
     assert!(

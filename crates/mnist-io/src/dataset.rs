@@ -11,7 +11,7 @@ use crate::files::{self, IMAGE_PIXELS, Images, MnistFile};
 use crate::idx;
 
 /// How the 60,000 training images are divided.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Split {
     /// TensorFlow's `input_data`: the first 55,000 to train, the last 5,000
     /// for validation (10,000 test images as always).
@@ -19,6 +19,30 @@ pub enum Split {
     TensorFlow,
     /// All 60,000 to train, no validation set (Keras, the NumPy course).
     Full,
+}
+
+impl std::str::FromStr for Split {
+    type Err = String;
+
+    /// `tensorflow` or `full`, as `mnist train --split` and `ladder.toml` name them.
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "tensorflow" => Ok(Split::TensorFlow),
+            "full" => Ok(Split::Full),
+            other => Err(format!(
+                "{other:?} is not a split: tensorflow (55,000 to train, 5,000 for validation) or full (60,000 to train)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Split {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Split::TensorFlow => "tensorflow",
+            Split::Full => "full",
+        })
+    }
 }
 
 impl Split {

@@ -23,6 +23,7 @@
 //! ```
 
 pub mod augment;
+mod augment_text;
 pub mod dataset;
 #[cfg(feature = "digit")]
 pub mod digit;
@@ -35,6 +36,7 @@ pub mod store;
 
 use std::path::{Path, PathBuf};
 
+pub use augment_text::AUGMENT_HELP;
 pub use dataset::{Mnist, Split, Subset, Verify};
 pub use error::{DataError, Result};
 pub use files::{CLASSES, IMAGE_PIXELS, IMAGE_SIDE};

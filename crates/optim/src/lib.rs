@@ -33,7 +33,7 @@ pub use adam::{Adam, AdamConfig, BiasCorrection};
 pub use gradient_descent::GradientDescent;
 pub use momentum::Momentum;
 pub use rmsprop::RmsProp;
-pub use schedule::Schedule;
+pub use schedule::{SCHEDULE_HELP, Schedule};
 
 /// An update rule for parameters, applied one parameter tensor at a time.
 pub trait Optimizer: Send {

@@ -64,6 +64,83 @@ impl Schedule {
     }
 }
 
+/// What the text form takes, for help texts and errors.
+pub const SCHEDULE_HELP: &str = "constant, step:EVERY:GAMMA (times GAMMA every EVERY epochs), \
+exp:GAMMA (times GAMMA each epoch), cosine (to 0 over the run; cosine:TOTAL:MIN for another span \
+and floor), warmup:N (linear over the first N epochs)";
+
+impl std::str::FromStr for Schedule {
+    type Err = String;
+
+    /// Parses the text form: `constant`, `step:EVERY:GAMMA`, `exp:GAMMA`,
+    /// `cosine` (a total of 0, which a training loop takes as its whole
+    /// run, down to 0) or `cosine:TOTAL:MIN`, `warmup:N`.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = text.split(':').collect();
+        let arity = |n: usize| {
+            if parts.len() == n + 1 {
+                Ok(())
+            } else {
+                Err(format!("{text:?}: {} takes {n} number(s); {SCHEDULE_HELP}", parts[0]))
+            }
+        };
+        let float = |i: usize| -> Result<f32, String> {
+            let x: f32 = parts[i].parse().map_err(|e| format!("{text:?}: {e}"))?;
+            if x.is_finite() && x >= 0.0 {
+                Ok(x)
+            } else {
+                Err(format!("{text:?}: {x} must be a non-negative number"))
+            }
+        };
+        let count = |i: usize| -> Result<usize, String> { parts[i].parse().map_err(|e| format!("{text:?}: {e}")) };
+        let schedule = match parts[0] {
+            "constant" => {
+                arity(0)?;
+                Schedule::Constant
+            }
+            "step" => {
+                arity(2)?;
+                Schedule::Step {
+                    every: count(1)?,
+                    gamma: float(2)?,
+                }
+            }
+            "exp" => {
+                arity(1)?;
+                Schedule::Exponential { gamma: float(1)? }
+            }
+            "cosine" if parts.len() == 1 => Schedule::Cosine { total: 0, min: 0.0 },
+            "cosine" => {
+                arity(2)?;
+                Schedule::Cosine {
+                    total: count(1)?,
+                    min: float(2)?,
+                }
+            }
+            "warmup" => {
+                arity(1)?;
+                Schedule::Warmup { warmup: count(1)? }
+            }
+            other => return Err(format!("{other:?} is not a schedule: {SCHEDULE_HELP}")),
+        };
+        Ok(schedule)
+    }
+}
+
+impl std::fmt::Display for Schedule {
+    /// The text form, which `FromStr` reads back as the same schedule.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Schedule::Constant => write!(f, "constant"),
+            Schedule::Step { every, gamma } => write!(f, "step:{every}:{gamma}"),
+            Schedule::Exponential { gamma } => write!(f, "exp:{gamma}"),
+            Schedule::Cosine { total: 0, min: 0.0 } => write!(f, "cosine"),
+            Schedule::Cosine { total, min } => write!(f, "cosine:{total}:{min}"),
+            Schedule::Warmup { warmup } => write!(f, "warmup:{warmup}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,5 +156,31 @@ mod tests {
         assert!(close(cos.rate(0.1, 0), 0.1) && close(cos.rate(0.1, 5), 0.05) && close(cos.rate(0.1, 10), 0.0));
         let warm = Schedule::Warmup { warmup: 4 };
         assert!(close(warm.rate(0.1, 0), 0.025) && close(warm.rate(0.1, 3), 0.1) && close(warm.rate(0.1, 9), 0.1));
+    }
+
+    #[test]
+    fn the_text_form_reads_back() {
+        for text in [
+            "constant",
+            "step:5:0.5",
+            "exp:0.9",
+            "cosine",
+            "cosine:20:0.001",
+            "warmup:3",
+        ] {
+            let schedule: Schedule = text.parse().unwrap();
+            assert_eq!(schedule.to_string(), text);
+        }
+        for bad in [
+            "",
+            "linear",
+            "step:5",
+            "step:x:0.5",
+            "exp:-1",
+            "warmup:2:3",
+            "constant:1",
+        ] {
+            assert!(bad.parse::<Schedule>().is_err(), "{bad}");
+        }
     }
 }

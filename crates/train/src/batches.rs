@@ -4,6 +4,8 @@
 
 use mnist_io::Subset;
 use mnist_io::augment::Augment;
+
+use crate::FitConfig;
 use nn::{Classifier, NnError};
 use optim::Optimizer;
 use rand::Rng;
@@ -38,16 +40,15 @@ impl Batch {
 }
 
 /// Trains `net` for one epoch on `train` in a new random order from `rng`,
-/// in batches of `batch_size` (the last one may be smaller), each augmented
-/// by `augment` with a seed from `rng`; `on_batch` hears each batch's cost
+/// in batches of `config.batch_size` (the last one may be smaller), each
+/// augmented by `config.augment` with a seed from `rng`; `on_batch` hears each batch's cost
 /// and accuracy (in training mode: with dropout, before the update).
 /// Returns the mean of the batch costs, as the tutorials print it.
 #[allow(clippy::too_many_arguments)]
 pub fn run_epoch<R: Rng + ?Sized>(
     net: &mut Classifier,
     train: &Subset,
-    batch_size: usize,
-    augment: &Augment,
+    config: &FitConfig,
     optimizer: &mut dyn Optimizer,
     rng: &mut R,
     batch: &mut Batch,
@@ -56,8 +57,8 @@ pub fn run_epoch<R: Rng + ?Sized>(
     let order = train.shuffled_indices(rng);
     let mut cost_sum = 0.0f64;
     let mut batches = 0usize;
-    for indices in order.chunks(batch_size.max(1)) {
-        let (cost, accuracy) = train_batch(net, train, indices, augment, optimizer, rng, batch)?;
+    for indices in order.chunks(config.batch_size.max(1)) {
+        let (cost, accuracy) = train_batch(net, train, indices, config, optimizer, rng, batch)?;
         on_batch(cost, accuracy);
         cost_sum += cost as f64;
         batches += 1;
@@ -116,15 +117,14 @@ impl Sampler {
     }
 }
 
-/// Trains `net` for `steps` steps on batches of `batch_size` that `sampler`
+/// Trains `net` for `steps` steps on batches of `config.batch_size` that `sampler`
 /// picks; `on_batch` hears each batch's cost and accuracy. Returns the mean
 /// batch cost.
 #[allow(clippy::too_many_arguments)]
 pub fn run_steps<R: Rng + ?Sized>(
     net: &mut Classifier,
     train: &Subset,
-    batch_size: usize,
-    augment: &Augment,
+    config: &FitConfig,
     steps: usize,
     sampler: &mut Sampler,
     optimizer: &mut dyn Optimizer,
@@ -139,9 +139,9 @@ pub fn run_steps<R: Rng + ?Sized>(
         batch.indices.clear();
         batch
             .indices
-            .extend_from_slice(sampler.next_batch(train, batch_size, rng));
+            .extend_from_slice(sampler.next_batch(train, config.batch_size, rng));
         let indices = std::mem::take(&mut batch.indices);
-        let cost = train_batch(net, train, &indices, augment, optimizer, rng, batch);
+        let cost = train_batch(net, train, &indices, config, optimizer, rng, batch);
         batch.indices = indices;
         let (cost, accuracy) = cost?;
         on_batch(cost, accuracy);
@@ -156,14 +156,14 @@ fn train_batch<R: Rng + ?Sized>(
     net: &mut Classifier,
     train: &Subset,
     indices: &[usize],
-    augment: &Augment,
+    config: &FitConfig,
     optimizer: &mut dyn Optimizer,
     rng: &mut R,
     batch: &mut Batch,
 ) -> Result<(f32, f32), NnError> {
     batch.shape(indices.len(), net);
     train.gather(indices, batch.x.data_mut(), &mut batch.labels);
-    augment_batch(augment, batch, rng);
+    augment_batch(&config.augment, batch, rng);
     let cost = crate::train_step(net, &batch.x, &batch.labels, optimizer)?;
     let correct = net.correct(&batch.labels);
     Ok((cost, correct as f32 / batch.labels.len().max(1) as f32))

@@ -11,6 +11,7 @@ use optim::{Optimizer, Schedule};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
+use crate::SpecError;
 use crate::batches::{Batch, Metrics, Sampler, evaluate, run_epoch, run_steps};
 
 /// How long to train.
@@ -44,22 +45,153 @@ pub struct Monitor {
     pub test: bool,
 }
 
-/// Settings of a run of [`fit`].
-#[derive(Clone, Debug)]
+/// How to train: the length, the batches, the learning-rate schedule,
+/// augmentation, the loss's weight decay, early stopping and what each
+/// record measures. Plain data (serde, and with the feature `clap` the
+/// flags of `mnist train`, each field's doc its help); a `ladder.toml` rung
+/// and `mnist train` both flatten it through [`RunSpec`](crate::RunSpec),
+/// so an option added here is an option of both. Defaults that depend on
+/// the data (a report every epoch's worth of steps) are worked out by
+/// [`FitConfig::length`] and [`FitConfig::monitor`], and only there.
+///
+/// The learning rate is the optimiser's, not a field here: `schedule`
+/// scales the rate the optimiser was built with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
+#[serde(default)]
 pub struct FitConfig {
-    /// Epochs or steps.
-    pub length: Length,
-    /// Examples per batch.
+    /// Passes over the training set [default: 15, when --steps is not given].
+    #[cfg_attr(feature = "clap", arg(long, conflicts_with = "steps"))]
+    pub epochs: Option<usize>,
+    /// Train for this many steps instead of --epochs: batches walk shuffled
+    /// epochs (TensorFlow's next_batch), or are drawn with replacement with
+    /// --with-replacement (the NumPy course's way).
+    #[cfg_attr(feature = "clap", arg(long))]
+    pub steps: Option<usize>,
+    /// With --steps: draw each batch uniformly with replacement.
+    #[cfg_attr(feature = "clap", arg(long))]
+    pub with_replacement: bool,
+    /// With --steps: a record (a line of report) every this many steps
+    /// [default: an epoch's worth, training images / batch size].
+    #[cfg_attr(feature = "clap", arg(long))]
+    pub report_every: Option<usize>,
+    /// Measure the loss and accuracy on the training set at every record
+    /// (a forward pass over all of it).
+    #[cfg_attr(feature = "clap", arg(long))]
+    #[serde(alias = "monitor_train")]
+    pub report_train: bool,
+    /// Measure on the validation set at every record [default: true with
+    /// epochs, as Keras does, or with early stopping, which needs it; false
+    /// with --steps].
+    #[cfg_attr(feature = "clap", arg(long, num_args = 0..=1, default_missing_value = "true"))]
+    pub report_validation: Option<bool>,
+    /// Measure on the test set at every record [default: true with --steps,
+    /// as the tutorials print it; false with epochs].
+    #[cfg_attr(feature = "clap", arg(long, num_args = 0..=1, default_missing_value = "true"))]
+    pub report_test: Option<bool>,
+    /// Images per mini-batch.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = FitConfig::default().batch_size))]
     pub batch_size: usize,
-    /// The base learning rate that `schedule` scales.
-    pub learning_rate: f32,
-    /// Learning rate per stretch (epoch, or report interval of a run by
-    /// steps); a cosine schedule with a total of 0 spans the whole run.
+    /// Learning-rate schedule, by epoch (or record, with --steps): constant,
+    /// step:EVERY:GAMMA (times GAMMA every EVERY epochs), exp:GAMMA (times
+    /// GAMMA each epoch), cosine (to 0 over the run), warmup:N (linear over
+    /// the first N epochs).
+    #[cfg_attr(feature = "clap", arg(long, default_value = "constant"))]
+    #[serde(with = "crate::text")]
     pub schedule: Schedule,
-    /// Random transforms of each training batch.
+    /// Random transforms of each training batch, comma-separated: rotate=DEG,
+    /// shift=PX, scale=FRACTION, shear=DEG, elastic=ALPHA:SIGMA (Simard et al.
+    /// use 34:4), brightness=B, contrast=C, invert=PROB, flip=PROB (flipping
+    /// hurts digits); none for nothing.
+    #[cfg_attr(feature = "clap", arg(long, default_value = "none"))]
+    #[serde(with = "crate::text")]
     pub augment: Augment,
+    /// L2 weight decay λ: 0.5 λ Σ W² over the weights (not biases) added to
+    /// the loss, as the NumPy course defines it.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 0.0))]
+    pub weight_decay: f32,
+    /// Stop when the validation loss has not improved for this many epochs
+    /// (or records), and keep the model of the best one.
+    #[cfg_attr(feature = "clap", arg(long))]
+    pub early_stopping: Option<usize>,
+}
+
+impl Default for FitConfig {
+    fn default() -> Self {
+        Self {
+            epochs: None,
+            steps: None,
+            with_replacement: false,
+            report_every: None,
+            report_train: false,
+            report_validation: None,
+            report_test: None,
+            batch_size: 100,
+            schedule: Schedule::Constant,
+            augment: Augment::default(),
+            weight_decay: 0.0,
+            early_stopping: None,
+        }
+    }
+}
+
+impl FitConfig {
+    /// Epochs when `steps` is not given and `epochs` is not either.
+    pub const DEFAULT_EPOCHS: usize = 15;
+
+    /// Checks what the types cannot.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        if self.epochs.is_some() && self.steps.is_some() {
+            return Err(SpecError("give epochs or steps, not both".into()));
+        }
+        if self.batch_size == 0 {
+            return Err(SpecError("batch-size must be at least 1".into()));
+        }
+        if self.steps.is_none() && (self.with_replacement || self.report_every.is_some()) {
+            return Err(SpecError("with-replacement and report-every go with steps".into()));
+        }
+        if self.report_every == Some(0) || self.early_stopping == Some(0) {
+            return Err(SpecError("report-every and early-stopping must be at least 1".into()));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(SpecError(format!(
+                "weight-decay must be a non-negative number, got {}",
+                self.weight_decay
+            )));
+        }
+        Ok(())
+    }
+
+    /// True for a run by steps (records every `report_every` steps), false
+    /// for one by epochs.
+    pub fn by_steps(&self) -> bool {
+        self.steps.is_some()
+    }
+
+    /// How long the run is, on a training set of `train_len` examples (a
+    /// record every epoch's worth of steps unless `report_every` says).
+    pub fn length(&self, train_len: usize) -> Length {
+        match self.steps {
+            Some(steps) => Length::Steps {
+                steps,
+                with_replacement: self.with_replacement,
+                report_every: self.report_every.unwrap_or(train_len / self.batch_size.max(1)).max(1),
+            },
+            None => Length::Epochs(self.epochs.unwrap_or(Self::DEFAULT_EPOCHS)),
+        }
+    }
+
     /// What each record measures.
-    pub monitor: Monitor,
+    pub fn monitor(&self) -> Monitor {
+        let by_steps = self.by_steps();
+        Monitor {
+            train: self.report_train,
+            validation: self
+                .report_validation
+                .unwrap_or(!by_steps || self.early_stopping.is_some()),
+            test: self.report_test.unwrap_or(by_steps),
+        }
+    }
 }
 
 /// The data a run sees; validation and test may be empty.
@@ -71,6 +203,17 @@ pub struct Data<'a> {
     pub validation: &'a Subset,
     /// Reported.
     pub test: &'a Subset,
+}
+
+impl<'a> Data<'a> {
+    /// MNIST's three sets, as loaded (the split chose the validation set).
+    pub fn of(mnist: &'a mnist_io::Mnist) -> Self {
+        Self {
+            train: &mnist.train,
+            validation: &mnist.validation,
+            test: &mnist.test,
+        }
+    }
 }
 
 /// What one stretch of training (an epoch, or a report interval) did.
@@ -227,7 +370,9 @@ pub trait Callback {
 
 /// Trains `net` with `optimizer` on `data.train` as `config` says, drawing
 /// batch orders and augmentation seeds from `rng`, and returns the
-/// history. The same seed gives the same history on any number of
+/// history. The loss's weight decay is `config.weight_decay` (set on `net`
+/// for the run); the learning rate is the optimiser's, scaled by
+/// `config.schedule` and given back to it at the end. The same seed gives the same history on any number of
 /// threads (the kernels split work independently of it).
 pub fn fit(
     net: &mut Classifier,
@@ -243,7 +388,7 @@ pub fn fit(
         data,
         config,
         rng,
-        Progress::start(config.length),
+        Progress::start(config.length(data.train.len())),
         callbacks,
     )
 }
@@ -268,7 +413,13 @@ pub fn fit_from(
         .unwrap_or_else(Instant::now);
     let mut batch = Batch::default();
     let batch_size = config.batch_size.max(1);
-    let (stretches, steps_total) = match config.length {
+    let length = config.length(data.train.len());
+    let monitor = config.monitor();
+    net.weight_decay = config.weight_decay;
+    // The rate the optimiser was built with is the one the schedule scales;
+    // it is given back at the end, so that another fit starts from it too.
+    let base_rate = optimizer.learning_rate();
+    let (stretches, steps_total) = match length {
         Length::Epochs(epochs) => (epochs, epochs * data.train.len().div_ceil(batch_size)),
         Length::Steps {
             steps, report_every, ..
@@ -286,9 +437,9 @@ pub fn fit_from(
         progress.history.records.len() + 1
     };
     for epoch in first..=stretches {
-        let learning_rate = schedule.rate(config.learning_rate, epoch - 1);
+        let learning_rate = schedule.rate(base_rate, epoch - 1);
         optimizer.set_learning_rate(learning_rate);
-        let (label, batches) = match config.length {
+        let (label, batches) = match length {
             Length::Epochs(epochs) => (format!("Epoch {epoch}/{epochs}"), data.train.len().div_ceil(batch_size)),
             Length::Steps { report_every, .. } => {
                 let n = report_every.max(1).min(steps_total - progress.step);
@@ -315,22 +466,12 @@ pub fn fit_from(
                 }
             }
         };
-        let cost = match config.length {
-            Length::Epochs(_) => run_epoch(
-                net,
-                data.train,
-                batch_size,
-                &config.augment,
-                optimizer,
-                rng,
-                &mut batch,
-                &mut on_batch,
-            )?,
+        let cost = match length {
+            Length::Epochs(_) => run_epoch(net, data.train, config, optimizer, rng, &mut batch, &mut on_batch)?,
             Length::Steps { .. } => run_steps(
                 net,
                 data.train,
-                batch_size,
-                &config.augment,
+                config,
                 batches,
                 &mut progress.sampler,
                 optimizer,
@@ -357,9 +498,9 @@ pub fn fit_from(
             cost,
             batch_accuracy,
             learning_rate,
-            train: measure(config.monitor.train, data.train)?,
-            validation: measure(config.monitor.validation, data.validation)?,
-            test: measure(config.monitor.test, data.test)?,
+            train: measure(monitor.train, data.train)?,
+            validation: measure(monitor.validation, data.validation)?,
+            test: measure(monitor.test, data.test)?,
             seconds: started.elapsed().as_secs_f64(),
         };
         let mut stop = stop_diverged;
@@ -384,6 +525,7 @@ pub fn fit_from(
             break;
         }
     }
+    optimizer.set_learning_rate(base_rate);
     for c in callbacks.iter_mut() {
         c.fit_end(net);
     }

@@ -1,31 +1,25 @@
 //! Training networks on MNIST, shared by the `mnist` command and `cargo
-//! xtask ladder`: what to build ([`ModelSpec`], [`OptimizerSpec`]), the
-//! loop that trains it ([`fit`]) with its [`History`] and [`Callback`]s,
+//! xtask ladder`: one run specification ([`RunSpec`]: what to build,
+//! [`ModelSpec`], [`OptimizerSpec`], and how to train it, [`FitConfig`]),
+//! the loop that trains it ([`fit`]) with its [`History`] and [`Callback`]s,
 //! the batches it runs on, and one step ([`train_step`]: `nn`'s gradients,
 //! then `optim`'s update).
 //!
 //! ```no_run
-//! use rand::SeedableRng;
-//! use train::{Data, FitConfig, Length, ModelSpec, Monitor, OptimizerSpec, fit};
+//! use train::{Data, Run, RunSpec, fit};
 //!
+//! // A run as `mnist train --epochs 15 --report-test` describes it (all other
+//! // settings at their defaults: the tutorial's MLP, SGD at 0.01, batch 100).
+//! let mut spec = RunSpec::default();
+//! spec.fit.epochs = Some(15);
+//! spec.fit.report_test = Some(true);
+//! let Run { mut net, mut optimizer, mut rng, .. } = spec.start()?;
 //! let mnist = mnist_io::Mnist::load(
 //!     std::path::Path::new("data/mnist"),
-//!     mnist_io::Split::TensorFlow,
+//!     spec.split,
 //!     mnist_io::Verify::Checksums,
 //! )?;
-//! let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(1);
-//! let mut net = ModelSpec::default().classifier(&mut rng)?;
-//! let mut optimizer = OptimizerSpec::default().build()?;
-//! let config = FitConfig {
-//!     length: Length::Epochs(15),
-//!     batch_size: 100,
-//!     learning_rate: 0.01,
-//!     schedule: optim::Schedule::Constant,
-//!     augment: Default::default(),
-//!     monitor: Monitor { test: true, ..Default::default() },
-//! };
-//! let data = Data { train: &mnist.train, validation: &mnist.validation, test: &mnist.test };
-//! let history = fit(&mut net, optimizer.as_mut(), &data, &config, &mut rng, &mut [])?;
+//! let history = fit(&mut net, optimizer.as_mut(), &Data::of(&mnist), &spec.fit, &mut rng, &mut [])?;
 //! println!("{:?}", history.records.last());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -36,7 +30,9 @@ mod fit;
 pub mod memory;
 mod model;
 mod optimizer;
+mod run;
 mod step;
+mod text;
 
 pub use batches::{Batch, Metrics, accuracy, evaluate};
 pub use early_stopping::EarlyStopping;
@@ -44,7 +40,8 @@ pub use fit::{
     Callback, Control, Data, Divergence, FitConfig, History, Length, Monitor, Progress, Record, Snapshot, fit, fit_from,
 };
 pub use model::{ActivationKind, DropoutKindArg, InitKind, ModelKind, ModelSpec, OutputKind};
-pub use optimizer::{CorrectionKind, OptimizerKind, OptimizerSpec, parse_schedule};
+pub use optimizer::{CorrectionKind, OptimizerKind, OptimizerSpec};
+pub use run::{Run, RunSpec};
 pub use step::{train_step, update};
 
 /// The threads that train: rayon's (RAYON_NUM_THREADS, else one per

@@ -7,11 +7,44 @@ use nn::plan::counts;
 
 use crate::SpecError;
 
+/// What a run keeps besides the network's parameters and gradients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Needs {
+    /// The optimiser's buffers per parameter (Adam: 2).
+    pub state_per_param: u32,
+    /// Examples per training batch: each layer keeps its output for the
+    /// backward pass, and the backward pass a gradient of that size.
+    pub batch: usize,
+}
+
+impl Needs {
+    /// A run with `optimizer` on batches of `batch`.
+    pub fn of(optimizer: &crate::OptimizerSpec, batch: usize) -> Self {
+        Self {
+            state_per_param: optimizer.state_per_param(),
+            batch,
+        }
+    }
+}
+
 /// Bytes of a network's parameters with their gradients and its untrained
 /// state (f32 each); `None` past `u128`, which no plan reaches.
 pub fn model_bytes(plan: &[LayerPlan]) -> Option<u128> {
+    run_bytes(plan, &Needs::default())
+}
+
+/// Bytes a run needs at least: the parameters, their gradients and the
+/// optimiser's state, the untrained state, and per example of a batch
+/// every layer's output with its gradient (f32 each). Scratch buffers
+/// (im2col's) come on top.
+pub fn run_bytes(plan: &[LayerPlan], needs: &Needs) -> Option<u128> {
     let (params, frozen) = counts(plan)?;
-    Some((params as u128 * 2 + frozen as u128) * 4)
+    let activations: u128 = plan
+        .iter()
+        .map(|l| l.output.iter().map(|&d| d as u128).product::<u128>())
+        .sum();
+    let per_param = 2 + needs.state_per_param as u128;
+    Some((params as u128 * per_param + frozen as u128 + activations * 2 * needs.batch as u128) * 4)
 }
 
 /// This machine's memory available to a new allocation, in bytes, as Linux
@@ -23,18 +56,24 @@ pub fn available_memory() -> Option<u128> {
     Some(kib * 1024)
 }
 
-/// Refuses a plan whose parameters and gradients need more than `free`
-/// bytes, with both figures.
-pub fn check_fits(plan: &[LayerPlan], free: Option<u128>) -> Result<(), SpecError> {
+/// Refuses a run of `plan` that needs more than `free` bytes
+/// ([`run_bytes`]), with both figures.
+pub fn check_fits(plan: &[LayerPlan], needs: &Needs, free: Option<u128>) -> Result<(), SpecError> {
     let Some((params, _)) = counts(plan) else {
         return Err(SpecError(
             "the network has more parameters than this machine can count".into(),
         ));
     };
-    let needed = model_bytes(plan).unwrap_or(u128::MAX);
+    let needed = run_bytes(plan, needs).unwrap_or(u128::MAX);
+    let what = match (needs.state_per_param, needs.batch) {
+        (0, 0) => "with their gradients",
+        (_, 0) => "with their gradients and the optimiser's state",
+        (0, _) => "with their gradients and a batch's activations",
+        _ => "with their gradients, the optimiser's state and a batch's activations",
+    };
     match free {
         Some(free) if needed > free => Err(SpecError(format!(
-            "the network has {} parameters: with their gradients they need {}, more than the {} of memory this machine has free",
+            "the network has {} parameters: {what} they need {}, more than the {} of memory this machine has free",
             nn::with_commas(params),
             size(needed),
             size(free)
@@ -75,12 +114,44 @@ mod tests {
     #[test]
     fn a_model_too_big_is_refused_with_the_figures() {
         let plan = [dense(1_000_000_000, 785_000_000_000), dense(10, 10_000_000_010)];
-        let err = check_fits(&plan, Some(24 << 30)).unwrap_err().to_string();
+        let none = Needs::default();
+        let err = check_fits(&plan, &none, Some(24 << 30)).unwrap_err().to_string();
         assert!(
             err.contains("795,000,000,010 parameters") && err.contains("6.4 TB") && err.contains("25.8 GB"),
             "{err}"
         );
-        assert!(check_fits(&plan, None).is_ok(), "no figure for free memory: no refusal");
-        assert!(check_fits(&[dense(10, 7_850)], Some(24 << 30)).is_ok());
+        assert!(
+            check_fits(&plan, &none, None).is_ok(),
+            "no figure for free memory: no refusal"
+        );
+        assert!(check_fits(&[dense(10, 7_850)], &none, Some(24 << 30)).is_ok());
+    }
+
+    /// Adam's two moments and the activations count: a model whose
+    /// parameters and gradients fit can still be refused for them.
+    #[test]
+    fn the_optimiser_state_and_the_activations_count() {
+        // 1,000,000,000 parameters: 8 GB with gradients, 16 GB with Adam's moments.
+        let plan = [dense(1_000, 1_000_000_000)];
+        let free = Some(10_000_000_000);
+        let sgd = Needs {
+            state_per_param: 0,
+            batch: 100,
+        };
+        let adam = Needs {
+            state_per_param: 2,
+            batch: 100,
+        };
+        assert!(check_fits(&plan, &sgd, free).is_ok());
+        let err = check_fits(&plan, &adam, free).unwrap_err().to_string();
+        assert!(
+            err.contains("the optimiser's state") && err.contains("16.0 GB"),
+            "{err}"
+        );
+        // Wide activations: 10^8 outputs per example, a batch of 10 with
+        // gradients, 8 GB; the 400 parameters are nothing.
+        let wide = [dense(100_000_000, 400)];
+        assert_eq!(run_bytes(&wide, &sgd), Some((400 * 2 + 100_000_000 * 2 * 100) * 4));
+        assert!(check_fits(&wide, &sgd, free).is_err());
     }
 }

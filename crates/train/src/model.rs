@@ -1,7 +1,6 @@
 //! What network to build: a spec that the command line, a model file's
 //! metadata and the ladder's TOML all describe, and the builder.
 
-use clap::{Args, ValueEnum};
 use mnist_io::{CLASSES, IMAGE_PIXELS, IMAGE_SIDE};
 use nn::builder::{Builder, LayerSpec};
 use nn::{Classifier, DropoutKind, Init, LayerPlan, Padding, Sequential};
@@ -12,7 +11,8 @@ use tensor::Shape;
 use crate::SpecError;
 
 /// The kinds of network there are.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum ModelKind {
     /// Softmax regression: one affine layer from 784 pixels to 10 logits.
@@ -28,7 +28,8 @@ pub enum ModelKind {
 }
 
 /// Initialisers, by the names the tutorials' libraries give them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum InitKind {
     /// N(0, s²) with s from --init-std (TensorFlow's random_normal).
@@ -80,7 +81,8 @@ impl InitKind {
 }
 
 /// Where dropout scales.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum DropoutKindArg {
     /// Kept units times 1/keep in training; identity at test time.
@@ -90,7 +92,8 @@ pub enum DropoutKindArg {
 }
 
 /// The non-linearity of an MLP's hidden layers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum ActivationKind {
     /// max(0, x).
@@ -100,7 +103,8 @@ pub enum ActivationKind {
 }
 
 /// The output layer and its loss.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum OutputKind {
     /// One logit per class, softmax cross-entropy.
@@ -112,20 +116,21 @@ pub enum OutputKind {
 
 /// The network: shared by `mnist train` and `mnist summary`, saved with a
 /// model, and a rung's model in the ladder.
-#[derive(Args, Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(default, deny_unknown_fields)]
 pub struct ModelSpec {
     /// The network.
-    #[arg(long, value_enum, default_value = "mlp")]
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value = "mlp"))]
     pub model: ModelKind,
     /// Sizes of the hidden layers of the MLP, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "256,256")]
+    #[cfg_attr(feature = "clap", arg(long, value_delimiter = ',', default_value = "256,256"))]
     pub hidden: Vec<usize>,
     /// Non-linearity of the MLP's hidden layers.
-    #[arg(long, value_enum, default_value = "relu")]
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value = "relu"))]
     pub activation: ActivationKind,
     /// Output layer and loss.
-    #[arg(long, value_enum, default_value = "softmax")]
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value = "softmax"))]
     pub output: OutputKind,
     /// Layers, as text, instead of --model: e.g. "conv2d(32,5,same) relu
     /// maxpool(2) flatten dense(128) relu dropout(0.2) dense(10)". Layers:
@@ -135,30 +140,30 @@ pub struct ModelSpec {
     /// leakyrelu(SLOPE), sigmoid, tanh, dropout(RATE), batchnorm. Images go
     /// in as 28x28x1 when the first layer is a convolution, else as 784
     /// pixels.
-    #[arg(long)]
+    #[cfg_attr(feature = "clap", arg(long))]
     pub arch: Option<String>,
     /// Initialiser of the weights [default: normal (the TensorFlow
     /// tutorial's); xavier (Keras') with --arch].
-    #[arg(long, value_enum)]
+    #[cfg_attr(feature = "clap", arg(long, value_enum))]
     pub init: Option<InitKind>,
     /// Initialiser of the biases [default: normal (the TensorFlow tutorial
     /// draws them from N(0, 1) too); zeros with --arch].
-    #[arg(long, value_enum)]
+    #[cfg_attr(feature = "clap", arg(long, value_enum))]
     pub bias_init: Option<InitKind>,
     /// Standard deviation of the normal and truncated-normal initialisers
     /// (the tutorials' tf.random_normal uses 1), bound of the uniform one.
-    #[arg(long, default_value_t = 1.0)]
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 1.0))]
     pub init_std: f32,
     /// Fraction of hidden units dropped in training, after each hidden layer
     /// (Keras' rate; TensorFlow's keep_prob 0.7 is --dropout 0.3). 0: no dropout.
-    #[arg(long, default_value_t = 0.0)]
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 0.0))]
     pub dropout: f32,
     /// Scale kept units by 1/keep in training (inverted, as TensorFlow and
     /// Keras) or scale by keep at test time (the original paper and the NumPy course).
-    #[arg(long, value_enum, default_value = "inverted")]
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value = "inverted"))]
     pub dropout_kind: DropoutKindArg,
     /// Batch normalisation after each hidden affine layer, before its activation.
-    #[arg(long)]
+    #[cfg_attr(feature = "clap", arg(long))]
     pub batch_norm: bool,
 }
 
@@ -396,6 +401,10 @@ impl ModelSpec {
 /// the parameters and their gradients fit in this machine's free memory.
 fn build_checked(input: Shape, layers: Vec<LayerSpec>, rng: &mut Xoshiro256PlusPlus) -> Result<Sequential, SpecError> {
     let plan = nn::plan::plan(input.dims(), &layers)?;
-    crate::memory::check_fits(&plan, crate::memory::available_memory())?;
+    crate::memory::check_fits(
+        &plan,
+        &crate::memory::Needs::default(),
+        crate::memory::available_memory(),
+    )?;
     Ok(Builder::with_layers(input, layers).build(rng)?)
 }

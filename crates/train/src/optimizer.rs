@@ -1,16 +1,14 @@
 //! Which optimiser, with its settings: a spec the command line and the
 //! ladder's TOML both describe, and the builder.
 
-use clap::{Args, ValueEnum};
-use optim::{
-    AdaDelta, AdaGrad, Adam, AdamConfig, BiasCorrection, GradientDescent, Momentum, Optimizer, RmsProp, Schedule,
-};
+use optim::{AdaDelta, AdaGrad, Adam, AdamConfig, BiasCorrection, GradientDescent, Momentum, Optimizer, RmsProp};
 use serde::{Deserialize, Serialize};
 
 use crate::SpecError;
 
 /// Optimisers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum OptimizerKind {
     /// Plain gradient descent: w -= lr g.
@@ -33,7 +31,8 @@ pub enum OptimizerKind {
 }
 
 /// Where Adam's bias correction goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum CorrectionKind {
     /// In the step size, epsilon added to sqrt(v) (TensorFlow).
@@ -43,27 +42,28 @@ pub enum CorrectionKind {
 }
 
 /// An optimiser and its settings.
-#[derive(Args, Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(default, deny_unknown_fields)]
 pub struct OptimizerSpec {
     /// The optimiser.
-    #[arg(long, value_enum, default_value = "sgd")]
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value = "sgd"))]
     pub optimizer: OptimizerKind,
     /// Learning rate.
-    #[arg(long, default_value_t = 0.01)]
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 0.01))]
     pub lr: f32,
     /// Momentum of --optimizer momentum and nesterov.
-    #[arg(long, default_value_t = 0.9)]
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 0.9))]
     pub momentum: f32,
     /// Epsilon of Adam and AdamW.
-    #[arg(long, default_value_t = 1e-8)]
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 1e-8))]
     pub adam_epsilon: f32,
     /// Where Adam's bias correction goes: in the step size with epsilon added
     /// to sqrt(v) (TensorFlow, the NumPy course), or on the moments (the paper).
-    #[arg(long, value_enum, default_value = "step-size")]
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value = "step-size"))]
     pub adam_correction: CorrectionKind,
     /// AdamW's decoupled weight decay: w -= lr * decay * w before each step.
-    #[arg(long, default_value_t = 0.01)]
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 0.01))]
     pub decoupled_decay: f32,
 }
 
@@ -104,6 +104,16 @@ impl OptimizerSpec {
         Ok(())
     }
 
+    /// Buffers the optimiser keeps per parameter (Adam's two moments, a
+    /// momentum's velocity), for the memory a run needs.
+    pub fn state_per_param(&self) -> u32 {
+        match self.optimizer {
+            OptimizerKind::Sgd => 0,
+            OptimizerKind::Momentum | OptimizerKind::Nesterov | OptimizerKind::Adagrad | OptimizerKind::Rmsprop => 1,
+            OptimizerKind::Adam | OptimizerKind::Adamw | OptimizerKind::Adadelta => 2,
+        }
+    }
+
     /// The optimiser the spec describes, fresh (no state yet).
     pub fn build(&self) -> Result<Box<dyn Optimizer>, SpecError> {
         self.validate()?;
@@ -129,35 +139,4 @@ impl OptimizerSpec {
             OptimizerKind::Adadelta => Box::new(AdaDelta::new(self.lr, 0.95, 1e-6)),
         })
     }
-}
-
-/// Parses a learning-rate schedule: constant, step:EVERY:GAMMA, exp:GAMMA,
-/// cosine (its total is filled in by the caller), warmup:N.
-pub fn parse_schedule(text: &str) -> Result<Schedule, String> {
-    let parts: Vec<&str> = text.split(':').collect();
-    let num = |i: usize| -> Result<f64, String> {
-        parts
-            .get(i)
-            .ok_or_else(|| format!("{text:?} lacks a number after its {}th ':'", i))?
-            .parse::<f64>()
-            .map_err(|e| format!("{text:?}: {e}"))
-    };
-    let schedule = match parts[0] {
-        "constant" => Schedule::Constant,
-        "step" => Schedule::Step {
-            every: num(1)? as usize,
-            gamma: num(2)? as f32,
-        },
-        "exp" => Schedule::Exponential { gamma: num(1)? as f32 },
-        "cosine" => Schedule::Cosine { total: 0, min: 0.0 },
-        "warmup" => Schedule::Warmup {
-            warmup: num(1)? as usize,
-        },
-        other => {
-            return Err(format!(
-                "{other:?} is not a schedule: constant, step:E:G, exp:G, cosine, warmup:N"
-            ));
-        }
-    };
-    Ok(schedule)
 }

@@ -6,8 +6,8 @@ use mnist_io::Subset;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use train::{
-    ActivationKind, Batch, Data, EarlyStopping, FitConfig, History, InitKind, Length, ModelSpec, Monitor,
-    OptimizerKind, OptimizerSpec, OutputKind, evaluate, fit,
+    ActivationKind, Batch, Data, EarlyStopping, FitConfig, History, InitKind, ModelSpec, OptimizerKind, OptimizerSpec,
+    OutputKind, evaluate, fit,
 };
 
 fn xor(labels: [u8; 4]) -> Subset {
@@ -27,9 +27,13 @@ fn spec(hidden: Vec<usize>) -> ModelSpec {
 }
 
 fn sgd() -> Box<dyn optim::Optimizer> {
+    sgd_with(1.0)
+}
+
+fn sgd_with(lr: f32) -> Box<dyn optim::Optimizer> {
     OptimizerSpec {
         optimizer: OptimizerKind::Sgd,
-        lr: 1.0,
+        lr,
         ..OptimizerSpec::default()
     }
     .build()
@@ -38,20 +42,13 @@ fn sgd() -> Box<dyn optim::Optimizer> {
 
 fn config(steps: usize, report_every: usize) -> FitConfig {
     FitConfig {
-        length: Length::Steps {
-            steps,
-            with_replacement: false,
-            report_every,
-        },
+        steps: Some(steps),
+        report_every: Some(report_every),
         batch_size: 4,
-        learning_rate: 1.0,
-        schedule: optim::Schedule::Constant,
-        augment: Default::default(),
-        monitor: Monitor {
-            train: true,
-            validation: true,
-            test: true,
-        },
+        report_train: true,
+        report_validation: Some(true),
+        report_test: Some(true),
+        ..FitConfig::default()
     }
 }
 
@@ -194,11 +191,10 @@ fn divergence_is_reported_once_and_can_stop_the_run() {
         ..ModelSpec::default()
     };
     let run = |lr: f32, stop: bool| {
-        let mut config = config(40, 10);
-        config.learning_rate = lr;
+        let config = config(40, 10);
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
         let mut net = relu.classifier_for(2, 2, &mut rng).unwrap();
-        let mut optimizer = sgd();
+        let mut optimizer = sgd_with(lr);
         let mut watch = Watch {
             heard: Vec::new(),
             stop,

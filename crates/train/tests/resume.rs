@@ -7,8 +7,8 @@ use mnist_io::Subset;
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use train::{
-    ActivationKind, Callback, Control, Data, FitConfig, History, Length, ModelSpec, Monitor, OptimizerKind,
-    OptimizerSpec, Progress, Snapshot, fit, fit_from,
+    ActivationKind, Callback, Control, Data, FitConfig, History, Length, ModelSpec, OptimizerKind, OptimizerSpec,
+    Progress, Snapshot, fit, fit_from,
 };
 
 /// 300 random 16-pixel examples, labelled by which quarter holds the most ink.
@@ -36,15 +36,28 @@ fn spec() -> ModelSpec {
 }
 
 fn config(length: Length) -> FitConfig {
-    FitConfig {
-        length,
+    let config = FitConfig {
         batch_size: 32,
-        learning_rate: 0.01,
         schedule: optim::Schedule::Exponential { gamma: 0.9 },
-        augment: Default::default(),
-        monitor: Monitor {
-            train: true,
-            ..Monitor::default()
+        report_train: true,
+        report_validation: Some(false),
+        report_test: Some(false),
+        ..FitConfig::default()
+    };
+    match length {
+        Length::Epochs(epochs) => FitConfig {
+            epochs: Some(epochs),
+            ..config
+        },
+        Length::Steps {
+            steps,
+            with_replacement,
+            report_every,
+        } => FitConfig {
+            steps: Some(steps),
+            with_replacement,
+            report_every: Some(report_every),
+            ..config
         },
     }
 }

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use train::{ModelSpec, OptimizerSpec};
+use train::{OptimizerSpec, RunSpec};
 
 /// The whole file.
 #[derive(Clone, Debug, Deserialize)]
@@ -30,17 +30,6 @@ pub enum DataKind {
     Mnist,
     /// The four points of XOR, which are also its test set.
     Xor,
-}
-
-/// How MNIST's training images are split.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SplitKind {
-    /// 55,000 to train, 5,000 held out.
-    #[default]
-    Tensorflow,
-    /// All 60,000 to train.
-    Full,
 }
 
 /// What the tutorial claims, and so how a rung is judged.
@@ -78,9 +67,11 @@ pub struct Published {
     pub note: String,
 }
 
-/// One experiment.
+/// One experiment: what it is, and the run it makes (a [`RunSpec`] at the
+/// rung's top level, as `mnist train`'s flags are: `epochs`, `batch_size`,
+/// `model = {...}`, `optimizer = {...}`, ...). Each seed of 1..=`seeds`
+/// runs it with that seed.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Rung {
     /// Short name, e.g. `A3`.
     pub id: String,
@@ -93,47 +84,20 @@ pub struct Rung {
     /// The examples.
     #[serde(default)]
     pub data: DataKind,
-    /// The split of MNIST's training images.
-    #[serde(default)]
-    pub split: SplitKind,
-    /// Epochs (when `steps` is absent).
-    pub epochs: Option<usize>,
-    /// Steps of one batch.
-    pub steps: Option<usize>,
     /// Steps under `--quick` [default: steps / 20].
     pub quick_steps: Option<usize>,
-    /// Batches drawn with replacement.
-    #[serde(default)]
-    pub with_replacement: bool,
-    /// A record every this many steps [default: an epoch's worth].
-    pub report_every: Option<usize>,
-    /// Examples per batch.
-    #[serde(default = "default_batch")]
-    pub batch_size: usize,
-    /// L2 penalty λ.
-    #[serde(default)]
-    pub weight_decay: f32,
     /// Seeds 1..=seeds.
     #[serde(default = "default_seeds")]
     pub seeds: u64,
-    /// Train accuracy at every record (for the train-vs-test plots).
-    #[serde(default)]
-    pub monitor_train: bool,
-    /// The network.
-    #[serde(default)]
-    pub model: ModelSpec,
-    /// The optimiser.
-    pub optimizer: OptimizerSpec,
     /// What the tutorial reported.
     pub published: Published,
     /// Why the rung does not reproduce, found by investigation; shown only
     /// when it does not.
     #[serde(default)]
     pub explanation: String,
-}
-
-fn default_batch() -> usize {
-    100
+    /// The run (its seed is each of 1..=seeds in turn).
+    #[serde(flatten)]
+    pub run: RunSpec,
 }
 
 fn default_seeds() -> u64 {
@@ -178,16 +142,17 @@ impl Ladder {
                 return Err(format!("rung {} appears twice", rung.id));
             }
             let fail = |what: String| format!("rung {}: {what}", rung.id);
-            match (rung.epochs, rung.steps) {
-                (Some(_), Some(_)) => return Err(fail("give epochs or steps, not both".into())),
-                (None, None) => return Err(fail("give epochs or steps".into())),
-                _ => {}
+            let fit = &rung.run.fit;
+            if fit.epochs.is_none() && fit.steps.is_none() {
+                return Err(fail("give epochs or steps".into()));
             }
-            if rung.batch_size == 0 || rung.seeds == 0 {
-                return Err(fail("batch_size and seeds must be at least 1".into()));
+            if rung.seeds == 0 {
+                return Err(fail("seeds must be at least 1".into()));
             }
-            rung.model.validate().map_err(|e| fail(e.to_string()))?;
-            rung.optimizer.validate().map_err(|e| fail(e.to_string()))?;
+            if rung.run.seed != RunSpec::default().seed {
+                return Err(fail("a rung runs seeds 1..=seeds: give seeds, not seed".into()));
+            }
+            rung.run.validate().map_err(|e| fail(e.to_string()))?;
             let p = &rung.published;
             let needs_test = matches!(p.claim, ClaimKind::Value | ClaimKind::Above);
             if needs_test && p.test.is_none() && p.test_range.is_none() {
@@ -256,7 +221,7 @@ mod tests {
         let ladder = ladder();
         let b1 = ladder.rungs.iter().find(|r| r.id == "B1").unwrap();
         let mut rng = <rand_xoshiro::Xoshiro256PlusPlus as rand::SeedableRng>::seed_from_u64(0);
-        assert_eq!(b1.model.build(&mut rng).unwrap().param_count(), 1_195_018);
+        assert_eq!(b1.run.model.build(&mut rng).unwrap().param_count(), 1_195_018);
     }
 
     #[test]
@@ -278,11 +243,44 @@ mod tests {
                 "hidden = [256, 256], hiden = 3 }",
                 "unknown field `hiden`",
             ),
+            (
+                "epochs = 15\nmodel",
+                "epochs = 15\nepoch = 3\nmodel",
+                "rung A0: unknown setting `epoch`",
+            ),
+            (
+                "epochs = 15\nmodel",
+                "epochs = 15\nsteps = 3\nmodel",
+                "rung A0: give epochs or steps, not both",
+            ),
         ] {
             assert!(text.contains(from), "{from}");
             std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
             let e = Ladder::load(&path).unwrap_err();
             assert!(e.contains(expected) && e.contains("ladder.toml"), "{e}");
         }
+    }
+
+    /// The committed results were written before the run specification
+    /// (with `monitor_train`, `steps = null`, no schedule): a partial rerun
+    /// keeps them, so they must still read as the rungs they ran.
+    #[test]
+    fn results_written_before_the_run_specification_still_load() {
+        #[derive(Deserialize)]
+        struct Saved {
+            rungs: Vec<super::super::RungResult>,
+        }
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../results/ladder.json"));
+        let saved: Saved = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let ladder = ladder();
+        assert!(saved.rungs.len() >= 25);
+        for result in &saved.rungs {
+            let rung = &result.rung;
+            rung.run.validate().unwrap_or_else(|e| panic!("{}: {e}", rung.id));
+            let now = ladder.rungs.iter().find(|r| r.id == rung.id).unwrap();
+            assert_eq!(rung.run, now.run, "{} ran as the ladder says today", rung.id);
+        }
+        let d1 = saved.rungs.iter().find(|r| r.rung.id == "D1").unwrap();
+        assert!(d1.rung.run.fit.report_train, "monitor_train read as report_train");
     }
 }

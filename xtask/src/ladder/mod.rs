@@ -21,9 +21,9 @@ use nn::Classifier;
 use rand::SeedableRng;
 use train::{Callback, Control, Record};
 
-use config::{DataKind, Ladder, SplitKind};
-use runner::RunData;
+use config::{DataKind, Ladder};
 use runner::RungResult;
+use train::Data;
 
 /// Options of `cargo xtask ladder`.
 #[derive(Args, Debug)]
@@ -109,33 +109,23 @@ pub fn run(args: &LadderArgs) -> Result<(), Error> {
 
     // The data each split needs, loaded once.
     let dir = mnist_io::data_dir(args.data_dir.as_deref());
-    let mut splits: HashMap<SplitKind, Mnist> = HashMap::new();
+    let mut splits: HashMap<Split, Mnist> = HashMap::new();
     for rung in &chosen {
-        if rung.data == DataKind::Mnist && !splits.contains_key(&rung.split) {
-            let split = match rung.split {
-                SplitKind::Tensorflow => Split::TensorFlow,
-                SplitKind::Full => Split::Full,
-            };
-            splits.insert(rung.split, Mnist::load(&dir, split, Verify::Checksums)?);
+        let split = rung.run.split;
+        if rung.data == DataKind::Mnist && !splits.contains_key(&split) {
+            splits.insert(split, Mnist::load(&dir, split, Verify::Checksums)?);
         }
     }
     let xor = runner::xor();
     let empty = Subset::default();
-    let data_of = |rung: &config::Rung| -> RunData<'_> {
+    let data_of = |rung: &config::Rung| -> Data<'_> {
         match rung.data {
-            DataKind::Xor => RunData {
+            DataKind::Xor => Data {
                 train: &xor,
                 validation: &empty,
                 test: &xor,
             },
-            DataKind::Mnist => {
-                let m = &splits[&rung.split];
-                RunData {
-                    train: &m.train,
-                    validation: &m.validation,
-                    test: &m.test,
-                }
-            }
+            DataKind::Mnist => Data::of(&splits[&rung.run.split]),
         }
     };
 
@@ -145,16 +135,17 @@ pub fn run(args: &LadderArgs) -> Result<(), Error> {
         let data = data_of(rung);
         let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(0);
         let net = match rung.data {
-            DataKind::Mnist => rung.model.build(&mut rng)?,
-            DataKind::Xor => rung.model.classifier_for(2, 2, &mut rng)?.model,
+            DataKind::Mnist => rung.run.model.build(&mut rng)?,
+            DataKind::Xor => rung.run.model.classifier_for(2, 2, &mut rng)?.model,
         };
-        let (images, reports) = match runner::length(rung, args.quick, data.train.len()) {
+        let spec = runner::spec(rung, 1, args.quick, data.train.len());
+        let (images, reports) = match spec.fit.length(data.train.len()) {
             train::Length::Epochs(e) => ((e * data.train.len()) as f64, e),
             train::Length::Steps {
                 steps, report_every, ..
-            } => ((steps * rung.batch_size) as f64, steps.div_ceil(report_every)),
+            } => ((steps * spec.fit.batch_size) as f64, steps.div_ceil(report_every)),
         };
-        let evaluated = (reports * (data.test.len() + if rung.monitor_train { data.train.len() } else { 0 })
+        let evaluated = (reports * (data.test.len() + if spec.fit.report_train { data.train.len() } else { 0 })
             + data.train.len()
             + data.test.len()
             + data.validation.len()) as f64;

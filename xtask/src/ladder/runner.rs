@@ -2,11 +2,8 @@
 //! same code, and so the same figures, as `mnist train` with the same flags.
 
 use mnist_io::Subset;
-use nn::Classifier;
-use rand::SeedableRng;
-use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
-use train::{Batch, Callback, Data, FitConfig, History, Length, Metrics, Monitor, evaluate, fit};
+use train::{Batch, Callback, Data, History, Length, Metrics, RunSpec, evaluate, fit};
 
 use super::config::{DataKind, Rung};
 
@@ -31,88 +28,50 @@ pub struct Run {
     pub history: History,
 }
 
-/// The data of a rung's run.
-pub struct RunData<'a> {
-    /// Examples to train on.
-    pub train: &'a Subset,
-    /// Held out (may be empty).
-    pub validation: &'a Subset,
-    /// Reported.
-    pub test: &'a Subset,
-}
-
-/// How long the rung trains, under `--quick` or not.
-pub fn length(rung: &Rung, quick: bool, train_len: usize) -> Length {
-    match (rung.epochs, rung.steps) {
-        (Some(epochs), _) => Length::Epochs(if quick { epochs.min(1) } else { epochs }),
-        (None, steps) => {
-            let steps = steps.unwrap_or(0);
-            let steps = if quick {
-                rung.quick_steps.unwrap_or(steps / 20).clamp(1, steps.max(1))
-            } else {
-                steps
-            };
-            let every = rung.report_every.unwrap_or(train_len / rung.batch_size).max(1);
+/// The run of `rung` with `seed`, under `--quick` or not, on a training
+/// set of `train_len` examples: the rung's own specification, with the
+/// ladder's monitoring (the test accuracy at every record, for its plots;
+/// validation only at the end) unless the rung sets its own.
+pub fn spec(rung: &Rung, seed: u64, quick: bool, train_len: usize) -> RunSpec {
+    let mut spec = rung.run.clone();
+    spec.seed = seed;
+    spec.fit.report_test.get_or_insert(true);
+    spec.fit.report_validation.get_or_insert(false);
+    if quick {
+        let fit = &mut spec.fit;
+        match fit.length(train_len) {
+            Length::Epochs(epochs) => fit.epochs = Some(epochs.min(1)),
             Length::Steps {
-                steps,
-                with_replacement: rung.with_replacement,
-                report_every: if quick {
-                    every.min(steps.div_ceil(2)).max(1)
-                } else {
-                    every
-                },
+                steps, report_every, ..
+            } => {
+                let quick_steps = rung.quick_steps.unwrap_or(steps / 20).clamp(1, steps.max(1));
+                fit.steps = Some(quick_steps);
+                fit.report_every = Some(report_every.min(quick_steps.div_ceil(2)).max(1));
             }
         }
     }
+    spec
 }
 
-/// Trains the rung's network with `seed` and measures it.
-pub fn run(
-    rung: &Rung,
-    seed: u64,
-    quick: bool,
-    data: &RunData<'_>,
-    callback: &mut dyn Callback,
-) -> Result<Run, String> {
+/// Trains the rung's network with `seed` and measures it: `mnist train`
+/// with the same settings and seed gives the same figures, as both start
+/// the same [`RunSpec`] and train it through `fit`.
+pub fn run(rung: &Rung, seed: u64, quick: bool, data: &Data<'_>, callback: &mut dyn Callback) -> Result<Run, String> {
     let started = std::time::Instant::now();
     let fail = |e: &dyn std::fmt::Display| format!("rung {} seed {seed}: {e}", rung.id);
-    // As `mnist train`: one generator, first for the weights, then for the
-    // batches, so `mnist train --seed N` with the same flags gives the same
-    // figures.
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let mut net: Classifier = match rung.data {
-        DataKind::Mnist => rung.model.classifier(&mut rng),
-        DataKind::Xor => rung.model.classifier_for(2, 2, &mut rng),
-    }
-    .map_err(|e| fail(&e))?;
-    net.weight_decay = rung.weight_decay;
-    let mut optimizer = rung.optimizer.build().map_err(|e| fail(&e))?;
-    let config = FitConfig {
-        length: length(rung, quick, data.train.len()),
-        batch_size: rung.batch_size,
-        learning_rate: rung.optimizer.lr,
-        schedule: optim::Schedule::Constant,
-        augment: Default::default(),
-        monitor: Monitor {
-            train: rung.monitor_train,
-            validation: false,
-            test: true,
-        },
+    let spec = spec(rung, seed, quick, data.train.len());
+    let started_run = match rung.data {
+        DataKind::Mnist => spec.start(),
+        DataKind::Xor => spec.start_for(2, 2),
     };
-    let fit_data = Data {
-        train: data.train,
-        validation: data.validation,
-        test: data.test,
-    };
-    let history = fit(
-        &mut net,
-        optimizer.as_mut(),
-        &fit_data,
-        &config,
-        &mut rng,
-        &mut [callback],
-    )
-    .map_err(|e| fail(&e))?;
+    let train::Run {
+        mut net,
+        mut optimizer,
+        mut rng,
+        ..
+    } = started_run.map_err(|e| fail(&e))?;
+    let history =
+        fit(&mut net, optimizer.as_mut(), data, &spec.fit, &mut rng, &mut [callback]).map_err(|e| fail(&e))?;
     let mut batch = Batch::default();
     let mut measure = |subset: &Subset| evaluate(&mut net, subset, &mut batch).map_err(|e| fail(&e));
     let train = measure(data.train)?;
