@@ -164,7 +164,11 @@ fn train_batch<R: Rng + ?Sized>(
     batch.shape(indices.len(), net);
     train.gather(indices, batch.x.data_mut(), &mut batch.labels);
     augment_batch(&config.augment, batch, rng);
-    let cost = crate::train_step(net, &batch.x, &batch.labels, optimizer)?;
+    let cost = net.compute_gradients(&batch.x, &batch.labels)?;
+    if let Some(max_norm) = config.clip_norm {
+        crate::clip_gradients(&mut net.model, max_norm);
+    }
+    crate::update(&mut net.model, optimizer);
     let correct = net.correct(&batch.labels);
     Ok((cost, correct as f32 / batch.labels.len().max(1) as f32))
 }

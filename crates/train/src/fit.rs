@@ -114,6 +114,13 @@ pub struct FitConfig {
     /// (or records), and keep the model of the best one.
     #[cfg_attr(feature = "clap", arg(long))]
     pub early_stopping: Option<usize>,
+    /// Clip the gradients by their global norm (PyTorch's
+    /// clip_grad_norm_): when the L2 norm of all the gradients together,
+    /// weight decay's share included, exceeds this, scale every one of them
+    /// down so that it equals this, before the optimiser's step. Off by
+    /// default.
+    #[cfg_attr(feature = "clap", arg(long))]
+    pub clip_norm: Option<f32>,
 }
 
 impl Default for FitConfig {
@@ -131,6 +138,7 @@ impl Default for FitConfig {
             augment: Augment::default(),
             weight_decay: 0.0,
             early_stopping: None,
+            clip_norm: None,
         }
     }
 }
@@ -152,6 +160,9 @@ impl FitConfig {
         }
         if self.report_every == Some(0) || self.early_stopping == Some(0) {
             return Err(SpecError("report-every and early-stopping must be at least 1".into()));
+        }
+        if self.clip_norm.is_some_and(|c| !(c.is_finite() && c > 0.0)) {
+            return Err(SpecError("clip-norm must be a positive number".into()));
         }
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
             return Err(SpecError(format!(
@@ -270,7 +281,7 @@ pub struct Divergence {
 
 impl Divergence {
     /// What a person can do about it.
-    pub const HINT: &'static str = "a lower learning rate, or an initialiser scaled to the layer (he, xavier)";
+    pub const HINT: &'static str = "a lower learning rate, an initialiser scaled to the layer (he, xavier), or gradients clipped by norm (clip-norm)";
 }
 
 impl std::fmt::Display for Divergence {

@@ -42,7 +42,7 @@ pub use fit::{
 pub use model::{ActivationKind, DropoutKindArg, InitKind, ModelKind, ModelSpec, OutputKind};
 pub use optimizer::{CorrectionKind, OptimizerKind, OptimizerSpec};
 pub use run::{Run, RunSpec};
-pub use step::{train_step, update};
+pub use step::{clip_gradients, train_step, update};
 
 /// The threads that train: rayon's (RAYON_NUM_THREADS, else one per
 /// core), each with denormals flushed to zero, which is faster and changes

@@ -138,3 +138,29 @@ impl RunSpec {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A text form sets any field by its name, and a misspelt one is named.
+    #[test]
+    fn every_setting_reads_from_toml_and_a_misspelt_one_is_named() {
+        let spec: RunSpec = toml::from_str(
+            "steps = 300\nclip_norm = 1.5\nschedule = \"warmup:2\"\naugment = \"rotate=5\"\nsplit = \"full\"\nseed = 4",
+        )
+        .unwrap();
+        spec.validate().unwrap();
+        assert_eq!(
+            (spec.fit.steps, spec.fit.clip_norm, spec.split, spec.seed),
+            (Some(300), Some(1.5), Split::Full, 4)
+        );
+        assert_eq!(spec.fit.schedule, optim::Schedule::Warmup { warmup: 2 });
+        assert_eq!(spec.fit.augment.rotate_degrees, 5.0);
+        let back: RunSpec = toml::from_str(&toml::to_string(&spec).unwrap()).unwrap();
+        assert_eq!(back, spec, "written and read back");
+        let typo: RunSpec = toml::from_str("clip_nrom = 1.5").unwrap();
+        assert_eq!(typo.validate().unwrap_err().to_string(), "unknown setting `clip_nrom`");
+        assert!(toml::from_str::<RunSpec>("schedule = \"linear\"").is_err());
+    }
+}
