@@ -4,21 +4,16 @@
 //! A into 10 independent FMAs: enough to cover the FMA latency (4 cycles on
 //! two units, Zen 3 and Intel alike). MR = 5 divides the batch sizes that
 //! training uses (50, 100) and conv's rows (39200, 9800), as AVX-512's
-//! MR = 10 does, so those products have no edge rows. Measured against the
-//! classic 6 x 16 (12 registers) and 4 x 24 and 8 x 8 on the Xeon (Sapphire
-//! Rapids, AVX2 forced), `examples/gemm_one`, one thread, medians of five
-//! alternating runs, GFLOP/s for 6x16, 5x16, 4x24, 8x8: 1024³ 80.3, 81.3,
-//! 59.4, 55.4; 100x784x512 76.6, 76.7, 56.3, 50.6; 9800x800x64 73.2,
-//! 76.4, 47.4, 50.8; 784x100x512 AᵀB 84.1, 86.0, 63.8, 72.8; 100x512x512
-//! ABᵀ 81.8, 84.1, 58.6, 54.9.
+//! MR = 10 does, so those products have no edge rows. It was as fast as the
+//! classic 6 x 16 or faster on every product measured, and well ahead of
+//! 4 x 24 and 8 x 8 (`docs/kernel-notes.md`, "The AVX2 tile").
 //!
 //! As in the AVX-512 kernel, A is read where it lies; when it is
 //! transposed (or a packed partial panel) its elements of one step sit side
-//! by side and are read at constant offsets. Packing full panels of A as
-//! well, with a scalar copy, measured on the Xeon (Sapphire Rapids, AVX2
-//! forced), `examples/gemm_one`, one thread, medians of three alternating
-//! runs: 1024³ 81.9 -> 83.7 GFLOP/s, but 100x784x512 68.6 -> 62.5 and
-//! 9800x800x64 65.7 -> 55.5, as a panel is copied again for every task.
+//! by side and are read at constant offsets. Full panels are not packed: a
+//! panel would be copied again for every task, which lost more on a
+//! batch's products than it gained at 1024³ (`docs/kernel-notes.md`, "A
+//! read in place").
 
 use std::arch::x86_64::*;
 

@@ -18,23 +18,17 @@
 //! (`pipeline`), the next block's panels just before the current block's
 //! tasks, each item waiting only for what it needs: a thread that finishes
 //! the last tasks of a block goes on to the next block instead of waiting
-//! for the others. Measured against the previous driver, where each block
-//! was a rayon loop with the next block packed beside it (`rayon::join`)
-//! and a wait for all threads at its end, on two threads (`examples/gemm_one`,
-//! best of five batches, three alternating runs, a busy hour): 50 x 3136 x
-//! 1024 85.8-98.1 -> 71.4-134.1 GFLOP/s (two of three ahead, up to 40%),
-//! 512³ 174.5-183.3 -> 187.0-196.1, 1024³ 167.1-177.4 -> 172.0-178.9; and
-//! two threads over one at 1024³ (`--bench gemm_scaling`, five alternating
-//! runs) 1.73, 1.28, 1.91, 1.80, 1.61 -> 1.87, 1.88, 1.99, 1.74, 1.93.
+//! for the others (a barrier per block cost up to 40% on a batch's
+//! products; `docs/kernel-notes.md`, "The pipelined driver").
 //!
 //! The micro-kernel only broadcasts single elements of A, which it can read
 //! through any strides, so A is read where it lies (row-major or
 //! transposed) and only the last, partial panel is copied, padded with zero
-//! rows. Measured on Zen 4, packing A cost up to 10% at 512 x 512 x 512 and
-//! 1024 x 1024 x 1024 and bought nothing: the `MR x KC` panel stays in L1
-//! whatever its strides; what it did need is the next panel prefetched (see
-//! `prefetch_a_ahead`). B is always packed (see `gemm` for why, measured);
-//! a partial panel at the right edge is padded with zeros.
+//! rows. The `MR x KC` panel stays in L1 whatever its strides, so packing
+//! it only costs, a copy per task; what it needs is the next panel
+//! prefetched (see `prefetch_a_ahead`; figures in `docs/kernel-notes.md`,
+//! "A read in place"). B is always packed (see `gemm` for why); a partial
+//! panel at the right edge is padded with zeros.
 //!
 //! Every element of C is summed in the same order (KC blocks in turn, each
 //! by one micro-kernel call on the same tile) whichever task and thread
@@ -111,18 +105,10 @@ pub fn gemm<K: MicroKernel>(
     // is a strip of TASK_COL_PANELS column panels across every row, so that
     // each panel of B is read by the one core that runs its task while the
     // small A is read by both. Many rows: tasks are row panels across the
-    // whole block of B, which stays in L2 while they meet it.
-    //
-    // Measured on the Xeon (Sapphire Rapids), `examples/gemm_one`, medians
-    // of three alternating runs, two threads, AVX2 then AVX-512, GFLOP/s,
-    // against tasks of 2 row panels with B read in place (its rows less
-    // than a page apart; the earlier plan): 100x784x512 120.8 -> 123.5 and
-    // 156.5 -> 168.4; 100x512x512 ABᵀ 104.6 -> 128.3 and 140.3 -> 169.3;
-    // 50x3136x1024 73.4 -> 96.9 and 102.8 -> 134.4. On one thread, B packed
-    // against B in place: 100x784x512 67.3 -> 73.5 (AVX2) and 107.2 ->
-    // 117.1 (AVX-512): rows 2 KiB apart fall into a few sets of L1, so a
+    // whole block of B, which stays in L2 while they meet it. B is packed
+    // even for one task: rows 2 KiB apart fall into a few sets of L1, so a
     // panel read in place does not stay there between the A panels that
-    // meet it.
+    // meet it (`docs/kernel-notes.md`, "Column strips for few rows").
     let many_rows = m >= MANY_ROWS;
     // Many rows: tasks of at least TASK_ROW_PANELS row panels, more when
     // there would be many more than TARGET_ROW_TASKS tasks, so that products
@@ -267,10 +253,9 @@ struct Block {
 ///   rows a few floats at a time, entering a new cache line of each of
 ///   them every line or two: `kc` streams at once, more than any hardware
 ///   prefetcher follows. So the line one past the panel's first row is
-///   asked for in every stored row. Measured on conv2's weight gradient,
-///   800 x 9800 x 64 AᵀB (`examples/gemm_one`), one thread: 74-80 GFLOP/s
-///   without, 85-94 with (three alternating runs); two threads, medians of
-///   six alternating runs: 147 -> 160. Prefetching into L1 instead lost (69-80).
+///   asked for in every stored row, into L2 (into L1 it lost). It gains
+///   about a tenth on conv2's weight gradient (`docs/kernel-notes.md`,
+///   "Prefetching the next panel").
 #[inline(always)]
 fn prefetch_a_ahead<K: MicroKernel>(a: &Operand, row0: usize, col0: usize, kc: usize) {
     #[cfg(target_arch = "x86_64")]

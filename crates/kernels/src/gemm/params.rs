@@ -59,10 +59,9 @@ pub const TASK_COL_PANELS: usize = 4;
 /// this; fewer when there are fewer than twice as many row panels): enough
 /// to balance a few threads, few enough that starting a task (a
 /// thread-local buffer, the loop set-up) is noise. Task sizes still depend
-/// on the shape only, and no sum depends on them anyway. Measured on conv1's
-/// 39200 x 25 x 32, where a tile is only 25 steps long: 1,960 tasks of 2
-/// panels ran at 92-95 GFLOP/s on one thread, 65 tasks of 61 panels at
-/// 98-100 (`examples/gemm_one`, best of 5, three alternating runs).
+/// on the shape only, and no sum depends on them anyway. Conv1's tiles are
+/// only 25 steps long, so small tasks there cost a few percent
+/// (`docs/kernel-notes.md`, "Tasks of many row panels").
 pub const TARGET_ROW_TASKS: usize = 64;
 
 /// From this many rows of C on, tasks are row panels across a block of B

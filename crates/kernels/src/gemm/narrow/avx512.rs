@@ -43,8 +43,8 @@ impl Dots for Avx512Dots {
 
 /// Writes Bᵀ (`n x k`, rows `k` apart) into `copy`: blocks of 16 rows of B
 /// (`n` of their floats, masked) transposed in registers, instead of one
-/// scalar store per element. With [`reduce_16`], 100 x 512 x 10 went from
-/// 62.5 to 73.0 GFLOP/s on one thread (`examples/gemm_one`).
+/// scalar store per element. With [`reduce_16`], it made the narrow path a
+/// sixth faster (`docs/kernel-notes.md`, "The narrow path").
 ///
 /// # Safety
 /// AVX-512F.
@@ -133,10 +133,9 @@ unsafe fn dot_block<const NJ: usize>(
 /// added in the fixed tree of `reduce_tree` (lane j with j + 8, then j + 4,
 /// j + 2, j + 1), which is also how `_mm512_reduce_add_ps` adds them,
 /// but with the 16 reductions done side by side: 30 shuffles and 15 adds
-/// instead of 16 chains of 4 dependent shuffle-add steps each. On
-/// 100 x 512 x 10, where 15 reductions close every block of 3 x 5 dot
-/// products of 512, leaving the reductions out (a wrong result, to bound
-/// their cost) ran at 70 GFLOP/s against 64.
+/// instead of 16 chains of 4 dependent shuffle-add steps each, so that the
+/// reductions that close every block of dot products cost little
+/// (`docs/kernel-notes.md`, "The narrow path").
 #[target_feature(enable = "avx512f")]
 #[inline]
 fn reduce_16(v: [__m512; 16]) -> [f32; 16] {
