@@ -458,14 +458,17 @@ impl Callback for Report {
             println!("Epoch: {:04} cost = {:.9}{validation}", r.epoch, r.cost);
             return Control::Continue;
         }
-        let test = r.test.map(|m| m.accuracy).unwrap_or(f64::NAN);
-        match r.train {
-            Some(train) => println!(
-                "Step: {}, Loss: {:.9}, Accuracy: {test:.4}, Train accuracy: {:.4}{validation}",
-                r.step, r.cost, train.accuracy
-            ),
-            None => println!("Step: {}, Loss: {:.9}, Accuracy: {test:.4}{validation}", r.step, r.cost),
-        }
+        // The tutorials' line; a figure not measured (--report-test false)
+        // is left out rather than printed as NaN.
+        let test = r
+            .test
+            .map(|m| format!(", Accuracy: {:.4}", m.accuracy))
+            .unwrap_or_default();
+        let train = r
+            .train
+            .map(|m| format!(", Train accuracy: {:.4}", m.accuracy))
+            .unwrap_or_default();
+        println!("Step: {}, Loss: {:.9}{test}{train}{validation}", r.step, r.cost);
         Control::Continue
     }
 }

@@ -372,6 +372,21 @@ fn steps_report_like_the_tutorials() {
         assert_eq!(steps[0].contains("Train accuracy: "), train, "{stdout}");
         assert_eq!(stdout.contains("Train Accuracy:"), train, "{stdout}");
     }
+    // A figure not measured is left out of the line, not printed as NaN.
+    let out = mnist(
+        &[
+            &common[..],
+            &["--steps", "80", "--report-every", "40", "--report-test", "false"],
+        ]
+        .concat(),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let steps: Vec<&str> = stdout.lines().filter(|l| l.starts_with("Step: ")).collect();
+    assert_eq!(steps.len(), 2, "{stdout}");
+    assert!(
+        steps.iter().all(|l| !l.contains("Accuracy") && !l.contains("NaN")),
+        "{stdout}"
+    );
 }
 
 /// The tutorial's CNN on the stand-in set, by steps.
