@@ -95,44 +95,156 @@ pub struct PredictArgs {
     /// Which test image to classify (0 to 9,999).
     #[arg(long)]
     index: Option<usize>,
-    /// A picture of a digit (PNG or JPEG, any size, dark on light or light
-    /// on dark), made into an MNIST image first: cropped to the ink, scaled
-    /// into 20x20, centred by its centre of mass in 28x28.
+    /// Pictures of digits (PNG or JPEG, any size up to 50 megapixels, dark
+    /// on light or light on dark), or folders of them: each made into an
+    /// MNIST image first (cropped to the ink, scaled into 20x20, centred by
+    /// its centre of mass in 28x28). One picture is drawn with its ten
+    /// probabilities; several give a table, a line each.
+    #[arg(long, num_args = 1..)]
+    image: Vec<PathBuf>,
+    /// Print the results as JSON, for scripts: one object per picture,
+    /// with its file and digit and probabilities, or its error.
     #[arg(long)]
-    image: Option<PathBuf>,
+    json: bool,
+    /// Draw the 28x28 image the network saw for every picture (one picture
+    /// is always drawn, unless --json).
+    #[arg(long)]
+    show: bool,
 }
 
-/// `mnist predict`: the image drawn in the terminal (for a picture, the
-/// 28x28 the network sees), the ten probabilities, and the tutorial's
-/// `Label: [5] Prediction: [5]` (`Prediction: [5]` for a picture).
+/// `mnist predict`: for a test image or one picture, the image drawn in
+/// the terminal (for a picture, the 28x28 the network sees), the ten
+/// probabilities, and the tutorial's `Label: [5] Prediction: [5]`
+/// (`Prediction: [5]` for a picture); for several pictures, a table.
 pub fn predict(args: &PredictArgs) -> Result<()> {
-    let (pixels, label) = match (&args.image, args.index) {
-        (Some(path), _) => (mnist_io::digit::to_mnist(&mnist_io::digit::open(path)?)?, None),
-        (None, Some(index)) => {
-            let data = args.source.data()?;
-            if index >= data.test.len() {
-                return Err(format!("--index {index} is past the {} test images", data.test.len()).into());
-            }
-            (data.test.image(index).to_vec(), Some(data.test.labels()[index]))
-        }
-        (None, None) => return Err("give --index N or --image FILE".into()),
+    if !args.image.is_empty() {
+        return predict_pictures(args);
+    }
+    let Some(index) = args.index else {
+        return Err("give --index N or --image FILE...".into());
     };
+    let data = args.source.data()?;
+    if index >= data.test.len() {
+        return Err(format!("--index {index} is past the {} test images", data.test.len()).into());
+    }
+    let pixels = data.test.image(index).to_vec();
     let probs = Model::load(&args.source.model)?.classify(&pixels)?;
     print!("{}", draw(&pixels));
+    print_probabilities(&probs);
+    println!(
+        "Label: [{}] Prediction: [{}]",
+        data.test.labels()[index],
+        most_likely(&probs)
+    );
+    Ok(())
+}
+
+/// `--image`: every picture made into an MNIST image first (so that a bad
+/// one is named even without a model), then classified. A picture that
+/// cannot be read is reported in its place and the others go on; the
+/// command then fails, naming how many.
+fn predict_pictures(args: &PredictArgs) -> Result<()> {
+    let files = picture_files(&args.image)?;
+    let prepared: Vec<(PathBuf, std::result::Result<Vec<u8>, String>)> = files
+        .into_iter()
+        .map(|path| {
+            let pixels = mnist_io::digit::open(&path)
+                .and_then(|picture| mnist_io::digit::to_mnist(&picture))
+                .map_err(|e| match e {
+                    // The file's name is in a decoding error already.
+                    mnist_io::digit::DigitError::NoInk => format!("{}: {e}", path.display()),
+                    e => e.to_string(),
+                });
+            (path, pixels)
+        })
+        .collect();
+    if let [(_, Err(e))] = prepared.as_slice() {
+        return Err(e.clone().into());
+    }
+    let mut model = Model::load(&args.source.model)?;
+    let single = prepared.len() == 1 && !args.json;
+    let mut json = Vec::new();
+    let mut failed = 0;
+    for (path, pixels) in &prepared {
+        let pixels = match pixels {
+            Ok(pixels) => pixels,
+            Err(e) => {
+                failed += 1;
+                if args.json {
+                    json.push(serde_json::json!({ "file": path, "error": e }));
+                } else {
+                    println!("{}  error: {e}", path.display());
+                }
+                continue;
+            }
+        };
+        let probs = model.classify(pixels)?;
+        let digit = most_likely(&probs);
+        if args.json {
+            json.push(serde_json::json!({ "file": path, "digit": digit, "probabilities": probs }));
+            continue;
+        }
+        if single || args.show {
+            print!("{}", draw(pixels));
+        }
+        if single {
+            print_probabilities(&probs);
+            println!("Prediction: [{digit}]");
+        } else {
+            println!("{}  {digit}  {:.4}", path.display(), probs[digit]);
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    }
+    if failed > 0 {
+        return Err(format!("{failed} of {} pictures could not be classified", prepared.len()).into());
+    }
+    Ok(())
+}
+
+/// The files named, with each folder replaced by its PNG and JPEG files in
+/// name order.
+fn picture_files(named: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in named {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let entries = std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut inside: Vec<PathBuf> = entries
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.is_file()
+                    && p.extension()
+                        .and_then(|e| e.to_str())
+                        .is_some_and(|e| ["png", "jpg", "jpeg"].contains(&e.to_ascii_lowercase().as_str()))
+            })
+            .collect();
+        if inside.is_empty() {
+            return Err(format!("{}: a folder with no PNG or JPEG files", path.display()).into());
+        }
+        inside.sort();
+        files.extend(inside);
+    }
+    Ok(files)
+}
+
+/// The ten probabilities as bars.
+fn print_probabilities(probs: &[f32]) {
     for (digit, p) in probs.iter().enumerate() {
         println!("  {digit}  {p:.4}  {}", "#".repeat((p * 40.0).round() as usize));
     }
-    let predicted = probs
+}
+
+/// The most probable digit.
+fn most_likely(probs: &[f32]) -> usize {
+    probs
         .iter()
         .enumerate()
         .max_by(|a, b| a.1.total_cmp(b.1))
-        .map(|(d, _)| d)
-        .unwrap_or(0);
-    match label {
-        Some(label) => println!("Label: [{label}] Prediction: [{predicted}]"),
-        None => println!("Prediction: [{predicted}]"),
-    }
-    Ok(())
+        .map_or(0, |(d, _)| d)
 }
 
 /// A 28x28 image in the terminal, two characters a pixel, darker ink denser.

@@ -57,6 +57,9 @@ fn photo_like_pictures_of_test_digits_are_recognised() {
     let mnist_data = mnist_io::Mnist::load(&data, mnist_io::Split::Full, mnist_io::Verify::Checksums).unwrap();
     let (mut right, mut same) = (0, 0);
     let n = 12;
+    let pictures = dir.path().join("pictures");
+    std::fs::create_dir(&pictures).unwrap();
+    let mut one_by_one = Vec::new();
     for i in 0..n {
         // Scale the digit up 6 times, make it dark on white, put it on a
         // 400x300 sheet away from the centre.
@@ -66,7 +69,7 @@ fn photo_like_pictures_of_test_digits_are_recognised() {
         let big = imageops::resize(&digit, 168, 168, imageops::FilterType::Triangle);
         let mut sheet = GrayImage::from_pixel(400, 300, Luma([255]));
         imageops::overlay(&mut sheet, &big, 30 + 17 * i as i64, 20 + 9 * i as i64);
-        let path = dir.path().join(format!("digit{i}.png"));
+        let path = pictures.join(format!("digit{i:02}.png"));
         sheet.save(&path).unwrap();
 
         let from_picture = prediction(&mnist(&["predict", "--model", m, "--image", path.to_str().unwrap()]));
@@ -81,10 +84,57 @@ fn photo_like_pictures_of_test_digits_are_recognised() {
         ]));
         right += usize::from(from_picture == mnist_data.test.labels()[i]);
         same += usize::from(from_picture == from_index);
+        one_by_one.push(from_picture);
     }
     eprintln!("{right} of {n} recognised, {same} as their originals");
     assert!(right >= n - 1, "{right} of {n} pictures recognised");
     assert!(same >= n - 1, "{same} of {n} pictures classified as their originals");
+
+    // The folder at once: a line per picture in name order, each with the
+    // digit it gave alone; as JSON, the same digits.
+    let folder = pictures.to_str().unwrap();
+    let out = mnist(&["predict", "--model", m, "--image", folder]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table: Vec<u8> = stdout
+        .lines()
+        .map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(table, one_by_one, "{stdout}");
+    assert!(stdout.lines().next().unwrap().contains("digit00.png"), "{stdout}");
+    let out = mnist(&["predict", "--model", m, "--json", "--image", folder]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let digits: Vec<u8> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["digit"].as_u64().unwrap() as u8)
+        .collect();
+    assert_eq!(digits, one_by_one);
+
+    // A blank picture and a text file among them: each its error in its
+    // place, the others classified, and the command fails naming how many.
+    GrayImage::from_pixel(40, 40, Luma([255]))
+        .save(pictures.join("blank.png"))
+        .unwrap();
+    std::fs::write(pictures.join("notes.png"), "not a picture").unwrap();
+    let out = mnist(&["predict", "--model", m, "--image", folder]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("2 of 14 pictures could not be classified"), "{stderr}");
+    assert!(
+        stdout.contains("blank.png  error: ") && stdout.contains("no digit in the image"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("notes.png  error: ") && stdout.contains("not a PNG or JPEG image"),
+        "{stdout}"
+    );
+    assert_eq!(stdout.lines().count(), 14, "{stdout}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]

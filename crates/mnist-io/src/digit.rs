@@ -25,7 +25,25 @@ pub enum DigitError {
     /// The picture has no ink: one flat shade.
     #[error("no digit in the image: it is one flat shade (nothing darker or lighter than the background)")]
     NoInk,
+    /// The picture is larger than [`MAX_PIXELS`]; refused from its header,
+    /// before anything is decoded.
+    #[error(
+        "{path}: a picture of {width}x{height} pixels is too large (at most {max} pixels, e.g. 8000x6000); scale it down first",
+        max = MAX_PIXELS
+    )]
+    TooLarge {
+        /// The file.
+        path: String,
+        /// Its width, from its header.
+        width: u32,
+        /// Its height, from its header.
+        height: u32,
+    },
 }
+
+/// The largest picture [`open`] decodes: 50 megapixels (a phone's photo
+/// is 12 to 48), about 600 MB while it is made into an MNIST image.
+pub const MAX_PIXELS: u64 = 50_000_000;
 
 /// The side of the box the digit is scaled into, as in MNIST.
 const BOX: u32 = 20;
@@ -33,16 +51,32 @@ const BOX: u32 = 20;
 /// the picture's contrast (after inversion, in 0..1).
 const INK: f32 = 0.25;
 
-/// Reads a PNG or JPEG file.
+/// Reads a PNG or JPEG file: its size from the header first, so that a
+/// picture over [`MAX_PIXELS`] is refused before it is decoded.
 pub fn open(path: &Path) -> Result<DynamicImage, DigitError> {
     let fail = |reason: String| DigitError::Decode {
         path: path.display().to_string(),
         reason,
     };
-    let reader = image::ImageReader::open(path)
-        .map_err(|e| fail(e.to_string()))?
-        .with_guessed_format()
-        .map_err(|e| fail(e.to_string()))?;
+    let reader = || -> Result<image::ImageReader<_>, DigitError> {
+        image::ImageReader::open(path)
+            .map_err(|e| fail(e.to_string()))?
+            .with_guessed_format()
+            .map_err(|e| fail(e.to_string()))
+    };
+    let (width, height) = reader()?.into_dimensions().map_err(|e| fail(e.to_string()))?;
+    if width as u64 * height as u64 > MAX_PIXELS {
+        return Err(DigitError::TooLarge {
+            path: path.display().to_string(),
+            width,
+            height,
+        });
+    }
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(width);
+    limits.max_image_height = Some(height);
+    let mut reader = reader()?;
+    reader.limits(limits);
     reader.decode().map_err(|e| fail(e.to_string()))
 }
 
@@ -197,5 +231,102 @@ mod tests {
         let pixels = to_mnist(&DynamicImage::ImageRgba8(img)).unwrap();
         let (_, _, y0, y1) = bounds(&pixels);
         assert_eq!(y1 - y0 + 1, 20);
+    }
+
+    /// Every kind of bad picture is its error, none a panic: an empty file,
+    /// text named .png, a truncated PNG, one flat shade (white, black, a
+    /// single pixel), and a picture too large, refused from its header.
+    #[test]
+    fn bad_pictures_are_errors_that_say_what() {
+        let dir = tempfile::tempdir().unwrap();
+        let write_png = |name: &str, img: &GrayImage| {
+            let path = dir.path().join(name);
+            img.save(&path).unwrap();
+            path
+        };
+        let empty = dir.path().join("empty.png");
+        std::fs::write(&empty, b"").unwrap();
+        let text = dir.path().join("notes.png");
+        std::fs::write(&text, "not a picture").unwrap();
+        let whole = write_png("whole.png", &bar_image());
+        let bytes = std::fs::read(&whole).unwrap();
+        let truncated = dir.path().join("truncated.png");
+        std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+        for path in [&empty, &text, &truncated] {
+            let e = open(path).unwrap_err();
+            assert!(matches!(e, DigitError::Decode { .. }), "{}: {e}", path.display());
+            assert!(
+                e.to_string().contains(path.file_name().unwrap().to_str().unwrap()),
+                "{e}"
+            );
+        }
+        assert!(open(&whole).is_ok());
+        for (name, img) in [
+            ("white.png", GrayImage::from_pixel(64, 64, L([255]))),
+            ("black.png", GrayImage::from_pixel(64, 64, L([0]))),
+            ("one.png", GrayImage::from_pixel(1, 1, L([0]))),
+        ] {
+            let picture = open(&write_png(name, &img)).unwrap();
+            assert!(matches!(to_mnist(&picture), Err(DigitError::NoInk)), "{name}");
+        }
+        // 20000x20000: a PNG header (and a truncated body) is all it takes
+        // to be refused, so nothing of 400 megapixels is ever decoded.
+        let huge = dir.path().join("huge.png");
+        std::fs::write(&huge, png_header(20_000, 20_000)).unwrap();
+        let e = open(&huge).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DigitError::TooLarge {
+                    width: 20_000,
+                    height: 20_000,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().contains("20000x20000 pixels is too large"), "{e}");
+    }
+
+    fn bar_image() -> GrayImage {
+        match bar(true) {
+            DynamicImage::ImageLuma8(img) => img,
+            _ => unreachable!(),
+        }
+    }
+
+    /// The signature, IHDR chunk and an empty IDAT chunk of a greyscale PNG of `width` x `height`.
+    fn png_header(width: u32, height: u32) -> Vec<u8> {
+        let mut ihdr = b"IHDR".to_vec();
+        ihdr.extend_from_slice(&width.to_be_bytes());
+        ihdr.extend_from_slice(&height.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+        let crc = crc32(&ihdr);
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        out.extend_from_slice(&13u32.to_be_bytes());
+        out.extend_from_slice(&ihdr);
+        out.extend_from_slice(&crc.to_be_bytes());
+        // The first image data chunk begins (empty): a decoder reads the
+        // header up to it.
+        out.extend_from_slice(&0u32.to_be_bytes());
+        out.extend_from_slice(b"IDAT");
+        out.extend_from_slice(&crc32(b"IDAT").to_be_bytes());
+        out
+    }
+
+    /// PNG's CRC-32 (the same polynomial as zlib's), bit by bit.
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= b as u32;
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
     }
 }
