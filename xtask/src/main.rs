@@ -6,8 +6,11 @@
 //! - `ladder`: reruns every experiment of `ladder.toml` (the tutorials'
 //!   ladder) with several seeds and writes `results/ladder.md`,
 //!   `results/ladder.json` and SVG plots.
+//! - `handwriting`: draws a test set of digits that are not MNIST
+//!   (`make`), and scores a saved model on it (`score`).
 
 mod fetch;
+mod handwriting;
 mod ladder;
 
 use std::process::ExitCode;
@@ -27,12 +30,15 @@ enum Command {
     FetchData(fetch::FetchArgs),
     /// Rerun the tutorials' experiments (ladder.toml) and compare with the published figures.
     Ladder(ladder::LadderArgs),
+    /// Draw a test set of photo-like hand-written digits that are not MNIST, or score a model on it.
+    Handwriting(handwriting::HandwritingArgs),
 }
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::FetchData(args) => fetch::run(&args).map_err(Into::into),
         Command::Ladder(args) => train::compute_pool().and_then(|pool| pool.install(|| ladder::run(&args))),
+        Command::Handwriting(args) => handwriting::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
