@@ -1,6 +1,7 @@
 //! A picture of a digit made into an MNIST image, the way MNIST was made:
 //! greyscale, light ink on a dark ground (inverted when the picture is
-//! dark on light), cropped to the ink, scaled into 20x20 keeping its
+//! dark on light), measured against the paper's shade where it lies (a
+//! photo is lit unevenly), cropped to the ink, scaled into 20x20 keeping its
 //! proportions, and placed in 28x28 with its centre of mass in the middle.
 //! `mnist predict --image` and the drawing page's server use it. Behind
 //! the feature `digit`, which brings in the `image` crate.
@@ -90,12 +91,15 @@ pub fn to_mnist(picture: &DynamicImage) -> Result<Vec<u8>, DigitError> {
         .pixels()
         .map(|p| p[0] * p[1] + (1.0 - p[1]))
         .collect();
-    let background = border_median(&grey, width as usize, height as usize);
+    // The border says which way the ink goes; the paper's shade is then
+    // taken where each pixel is, as light falls unevenly across a photo.
+    let dark_on_light = border_median(&grey, width as usize, height as usize) > 0.5;
+    let paper = paper_shade(&grey, width as usize, height as usize, dark_on_light);
     // Ink made bright, the ground dark, stretched to 0..1.
-    let dark_on_light = background > 0.5;
     let ink: Vec<f32> = grey
         .iter()
-        .map(|&v| if dark_on_light { background - v } else { v - background })
+        .zip(&paper)
+        .map(|(&v, &background)| if dark_on_light { background - v } else { v - background })
         .collect();
     let peak = ink.iter().copied().fold(0.0f32, f32::max);
     if peak < 1e-3 {
@@ -147,7 +151,48 @@ pub fn to_mnist(picture: &DynamicImage) -> Result<Vec<u8>, DigitError> {
     Ok(out)
 }
 
-/// The median shade of the picture's outermost rows and columns: the paper.
+/// The paper's shade at every pixel, for pictures lit unevenly: each block
+/// of an 8 x 8 grid over the picture gives the shade of its lighter fifth
+/// (darker, for light ink on a dark ground), which is paper wherever ink
+/// covers less than four fifths of a block, as strokes do; between block
+/// centres the shades are blended bilinearly. On an evenly lit sheet it is
+/// the sheet's shade everywhere.
+fn paper_shade(grey: &[f32], width: usize, height: usize, dark_on_light: bool) -> Vec<f32> {
+    const BLOCKS: usize = 8;
+    let quantile = if dark_on_light { 0.8 } else { 0.2 };
+    let (bw, bh) = (width.div_ceil(BLOCKS), height.div_ceil(BLOCKS));
+    let (nx, ny) = (width.div_ceil(bw), height.div_ceil(bh));
+    let mut shades = vec![0.0f32; nx * ny];
+    let mut block = Vec::with_capacity(bw * bh);
+    for by in 0..ny {
+        for bx in 0..nx {
+            block.clear();
+            for y in by * bh..((by + 1) * bh).min(height) {
+                block.extend_from_slice(&grey[y * width + bx * bw..y * width + ((bx + 1) * bw).min(width)]);
+            }
+            block.sort_by(f32::total_cmp);
+            shades[by * nx + bx] = block[((block.len() - 1) as f32 * quantile).round() as usize];
+        }
+    }
+    let mut paper = Vec::with_capacity(width * height);
+    for y in 0..height {
+        let fy = ((y as f32 + 0.5) / bh as f32 - 0.5).clamp(0.0, (ny - 1) as f32);
+        let (y0, ty) = (fy.floor() as usize, fy.fract());
+        let y1 = (y0 + 1).min(ny - 1);
+        for x in 0..width {
+            let fx = ((x as f32 + 0.5) / bw as f32 - 0.5).clamp(0.0, (nx - 1) as f32);
+            let (x0, tx) = (fx.floor() as usize, fx.fract());
+            let x1 = (x0 + 1).min(nx - 1);
+            let top = shades[y0 * nx + x0] * (1.0 - tx) + shades[y0 * nx + x1] * tx;
+            let bottom = shades[y1 * nx + x0] * (1.0 - tx) + shades[y1 * nx + x1] * tx;
+            paper.push(top * (1.0 - ty) + bottom * ty);
+        }
+    }
+    paper
+}
+
+/// The median shade of the picture's outermost rows and columns: which
+/// way the ink goes (dark on light paper, or light on a dark ground).
 fn border_median(grey: &[f32], width: usize, height: usize) -> f32 {
     let mut border: Vec<f32> = Vec::with_capacity(2 * (width + height));
     for x in 0..width {
@@ -328,5 +373,25 @@ mod tests {
             }
         }
         !crc
+    }
+
+    /// Light falling off across the sheet (paper from white on the left to
+    /// a shade darker than half on the right) does not turn the dim side
+    /// into ink: the digit found is the one on the evenly lit sheet. Taking
+    /// one shade for the whole paper, the crop took in the dark right part.
+    #[test]
+    fn uneven_light_is_not_ink() {
+        let even = to_mnist(&bar(true)).unwrap();
+        let mut img = GrayImage::new(300, 200);
+        if let DynamicImage::ImageLuma8(lit) = bar(true) {
+            for (x, y, p) in lit.enumerate_pixels() {
+                let light = 1.0 - 0.55 * x as f32 / 299.0;
+                img.put_pixel(x, y, L([(p[0] as f32 * light).round() as u8]));
+            }
+        }
+        let uneven = to_mnist(&DynamicImage::ImageLuma8(img)).unwrap();
+        let close = even.iter().zip(&uneven).filter(|(a, b)| a.abs_diff(**b) <= 40).count();
+        assert!(close >= IMAGE_PIXELS - 10, "{close} of 784 pixels alike");
+        assert_eq!(bounds(&even), bounds(&uneven));
     }
 }
