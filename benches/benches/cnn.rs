@@ -132,7 +132,7 @@ fn bench(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 timed(
                     &mut || {
-                        train::train_step(&mut net, &x, &labels, &mut adam).unwrap();
+                        train::train_step(&mut net, &x, &labels, &mut adam, None).unwrap();
                     },
                     iters,
                 )

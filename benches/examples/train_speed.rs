@@ -72,7 +72,7 @@ fn main() {
                     let first = (i % batches) * CNN_BATCH;
                     batch.gather_range(&net, &data.train, first, first + CNN_BATCH);
                     let start = Instant::now();
-                    train::train_step(&mut net, &batch.x, &batch.labels, &mut adam)
+                    train::train_step(&mut net, &batch.x, &batch.labels, &mut adam, None)
                         .unwrap_or_else(|e| fail(&e.to_string()));
                     start.elapsed().as_secs_f64()
                 })

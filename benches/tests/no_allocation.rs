@@ -51,11 +51,11 @@ fn training_steps_do_not_allocate() {
             let mut adam = Adam::new(AdamConfig::tensorflow(1e-4));
             let allocations = pool.install(|| {
                 for _ in 0..3 {
-                    train::train_step(&mut net, &x, &labels, &mut adam).unwrap();
+                    train::train_step(&mut net, &x, &labels, &mut adam, None).unwrap();
                 }
                 let before = ALLOCATIONS.load(Ordering::Relaxed);
                 for _ in 0..STEPS {
-                    train::train_step(&mut net, &x, &labels, &mut adam).unwrap();
+                    train::train_step(&mut net, &x, &labels, &mut adam, None).unwrap();
                 }
                 ALLOCATIONS.load(Ordering::Relaxed) - before
             });

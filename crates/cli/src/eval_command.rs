@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use mnist_io::{CLASSES, Mnist, Split, Verify};
-use store::Model;
+use store::{Model, most_likely};
 use train::Batch;
 
 type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
@@ -236,15 +236,6 @@ fn print_probabilities(probs: &[f32]) {
     for (digit, p) in probs.iter().enumerate() {
         println!("  {digit}  {p:.4}  {}", "#".repeat((p * 40.0).round() as usize));
     }
-}
-
-/// The most probable digit.
-fn most_likely(probs: &[f32]) -> usize {
-    probs
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .map_or(0, |(d, _)| d)
 }
 
 /// A 28x28 image in the terminal, two characters a pixel, darker ink denser.

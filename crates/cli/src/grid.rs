@@ -5,7 +5,6 @@ use std::error::Error;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-
 use mnist_io::augment::Augment;
 use mnist_io::{IMAGE_PIXELS, IMAGE_SIDE, Mnist, Split, Verify};
 

@@ -158,10 +158,6 @@ fn predict(model: &mut Model, body: &[u8]) -> std::result::Result<String, Refusa
     let picture = DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, drawing.pixels).expect("the size was checked"));
     let image = mnist_io::digit::to_mnist(&picture).map_err(|e| Refusal(422, e.to_string()))?;
     let probabilities = model.classify(&image).map_err(|e| Refusal(500, e.to_string()))?;
-    let digit = probabilities
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .map_or(0, |(d, _)| d);
+    let digit = store::most_likely(&probabilities);
     Ok(serde_json::json!({ "digit": digit, "probabilities": probabilities, "image": image }).to_string())
 }

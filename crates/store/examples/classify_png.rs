@@ -30,9 +30,6 @@ fn classify(model: &Path, picture: &Path) -> Result<(), Box<dyn std::error::Erro
     for (digit, p) in probabilities.iter().enumerate() {
         println!("{digit}  {p:.4}");
     }
-    let best = (0..probabilities.len())
-        .max_by(|&a, &b| probabilities[a].total_cmp(&probabilities[b]))
-        .unwrap_or(0);
-    println!("Prediction: {best}");
+    println!("Prediction: {}", store::most_likely(&probabilities));
     Ok(())
 }

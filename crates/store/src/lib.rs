@@ -30,7 +30,7 @@ mod model;
 pub use checkpoint::{Checkpoint, Checkpointer};
 pub use error::{Result, StoreError};
 pub use file::{Loaded, checkpoint_path_for, load_with, save, save_with};
-pub use model::Model;
+pub use model::{Model, most_likely};
 
 /// The README's examples, compiled and run as doc tests so that they stay true.
 #[cfg(doctest)]

@@ -63,3 +63,13 @@ impl Model {
         Ok(self.classifier.probabilities().to_vec())
     }
 }
+
+/// The most probable class of what [`Model::classify`] returned (the
+/// last of equal ones; 0 for an empty slice).
+pub fn most_likely(probabilities: &[f32]) -> usize {
+    probabilities
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(d, _)| d)
+}

@@ -4,12 +4,12 @@
 
 use mnist_io::Subset;
 use mnist_io::augment::Augment;
-
-use crate::FitConfig;
 use nn::{Classifier, NnError};
 use optim::Optimizer;
 use rand::Rng;
 use tensor::Tensor;
+
+use crate::FitConfig;
 
 /// Reusable batch buffers.
 #[derive(Default)]
@@ -44,7 +44,6 @@ impl Batch {
 /// augmented by `config.augment` with a seed from `rng`; `on_batch` hears each batch's cost
 /// and accuracy (in training mode: with dropout, before the update).
 /// Returns the mean of the batch costs, as the tutorials print it.
-#[allow(clippy::too_many_arguments)]
 pub fn run_epoch<R: Rng + ?Sized>(
     net: &mut Classifier,
     train: &Subset,
@@ -164,11 +163,7 @@ fn train_batch<R: Rng + ?Sized>(
     batch.shape(indices.len(), net);
     train.gather(indices, batch.x.data_mut(), &mut batch.labels);
     augment_batch(&config.augment, batch, rng);
-    let cost = net.compute_gradients(&batch.x, &batch.labels)?;
-    if let Some(max_norm) = config.clip_norm {
-        crate::clip_gradients(&mut net.model, max_norm);
-    }
-    crate::update(&mut net.model, optimizer);
+    let cost = crate::train_step(net, &batch.x, &batch.labels, optimizer, config.clip_norm)?;
     let correct = net.correct(&batch.labels);
     Ok((cost, correct as f32 / batch.labels.len().max(1) as f32))
 }

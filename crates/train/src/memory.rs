@@ -27,13 +27,7 @@ impl Needs {
     }
 }
 
-/// Bytes of a network's parameters with their gradients and its untrained
-/// state (f32 each); `None` past `u128`, which no plan reaches.
-pub fn model_bytes(plan: &[LayerPlan]) -> Option<u128> {
-    run_bytes(plan, &Needs::default())
-}
-
-/// Bytes a run needs at least: the parameters, their gradients and the
+/// Bytes a run needs at least (`None` past `u128`, which no plan reaches): the parameters, their gradients and the
 /// optimiser's state, the untrained state, and per example of a batch
 /// every layer's output with its gradient (f32 each). Scratch buffers
 /// (im2col's) come on top.

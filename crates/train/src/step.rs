@@ -7,15 +7,20 @@ use optim::Optimizer;
 use tensor::Tensor;
 
 /// One step of training on the batch `x` with `labels`: forward, loss,
-/// backward ([`Classifier::compute_gradients`]), then [`update`]. Returns
-/// the batch's mean loss before the update.
+/// backward ([`Classifier::compute_gradients`]), the gradients clipped to
+/// the global norm `clip_norm` if one is given ([`clip_gradients`]), then
+/// [`update`]. Returns the batch's mean loss before the update.
 pub fn train_step(
     net: &mut Classifier,
     x: &Tensor,
     labels: &[u8],
     optimizer: &mut dyn Optimizer,
+    clip_norm: Option<f32>,
 ) -> Result<f32, NnError> {
     let loss = net.compute_gradients(x, labels)?;
+    if let Some(max_norm) = clip_norm {
+        clip_gradients(&mut net.model, max_norm);
+    }
     update(&mut net.model, optimizer);
     Ok(loss)
 }
@@ -77,7 +82,7 @@ mod tests {
         let mut net = Classifier::new(model);
         net.weight_decay = 0.1;
         let x = Tensor::zeros(Shape::new(&[1, 3]));
-        train_step(&mut net, &x, &[1], &mut GradientDescent::new(1.0)).unwrap();
+        train_step(&mut net, &x, &[1], &mut GradientDescent::new(1.0), None).unwrap();
         let mut values = Vec::new();
         net.model.visit_params(&mut |p| values.push(p.value.to_vec()));
         assert!(values[0].iter().all(|&w| (w - 0.45).abs() < 1e-7), "{:?}", values[0]);

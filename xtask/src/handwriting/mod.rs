@@ -96,11 +96,7 @@ fn score(model: &Path, dir: &Path) -> Result<(), Error> {
             .ok_or_else(|| format!("{}: the name does not begin with its digit and _", path.display()))?;
         let pixels = mnist_io::digit::to_mnist(&mnist_io::digit::open(path)?)?;
         let probabilities = model.classify(&pixels)?;
-        let predicted = probabilities
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map_or(0, |(d, _)| d);
+        let predicted = store::most_likely(&probabilities);
         seen[label] += 1;
         right[label] += usize::from(predicted == label);
         confusion[label][predicted] += 1;
