@@ -17,8 +17,8 @@
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
+use kernels::Isa;
 use kernels::conv::{ConvGeometry, Padding, im2col};
-use kernels::gemm::Isa;
 use kernels::pool::{max_pool_backward, max_pool_forward};
 use nn::{Conv2d, Init, Layer, Mode};
 use optim::{Adam, AdamConfig};

@@ -21,7 +21,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use benches::{Operands, PRODUCTS};
-use kernels::gemm::Isa;
+use kernels::Isa;
 use kernels::peak::fma_gflops;
 
 const CHILD: &str = "GEMM_TABLE_THREADS";

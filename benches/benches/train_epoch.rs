@@ -18,7 +18,7 @@
 
 use std::path::Path;
 
-use kernels::gemm::Isa;
+use kernels::Isa;
 use mnist_io::{Mnist, Split, Verify};
 use optim::{Adam, AdamConfig};
 use rand::SeedableRng;

@@ -25,7 +25,7 @@
 //! workers may fall asleep and each call pays for waking them.
 
 use benches::{Operands, Product};
-use kernels::gemm::Transpose;
+use kernels::Transpose;
 
 const USAGE: &str = "usage: gemm_one M K N TA TB IMPL REPS (see the example's docs)";
 

@@ -76,7 +76,7 @@ fn main() {
     let mut total = 0.0;
     println!(
         "kernel {}, {} threads",
-        kernels::gemm::Isa::selected().name(),
+        kernels::Isa::selected().name(),
         pool.current_num_threads()
     );
     println!("{:<14} {:>9} {:>9}", "layer", "forward", "backward");

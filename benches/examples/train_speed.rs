@@ -84,6 +84,6 @@ fn main() {
     let list = seconds.iter().map(|s| format!("{s:.6}")).collect::<Vec<_>>().join(", ");
     println!(
         "{{\"framework\": \"ours\", \"net\": \"{net_name}\", \"threads\": {threads}, \"kernel\": \"{}\", \"seconds\": [{list}]}}",
-        kernels::gemm::Isa::selected().name()
+        kernels::Isa::selected().name()
     );
 }

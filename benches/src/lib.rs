@@ -5,7 +5,7 @@
 
 pub mod nets;
 
-use kernels::gemm::Transpose;
+use kernels::{MatMut, MatRef, Transpose};
 
 /// A product `C (m x n) = op(A) (m x k) * op(B) (k x n)` to measure.
 #[derive(Clone, Copy, Debug)]
@@ -113,23 +113,9 @@ impl Operands {
     /// This project's `sgemm`, on rayon's current pool.
     pub fn ours(&mut self) {
         let p = self.p;
-        let lda = if p.ta == N { p.k } else { p.m };
-        let ldb = if p.tb == N { p.n } else { p.k };
-        kernels::sgemm(
-            p.ta,
-            p.tb,
-            p.m,
-            p.n,
-            p.k,
-            1.0,
-            &self.a,
-            lda,
-            &self.b,
-            ldb,
-            0.0,
-            &mut self.c,
-            p.n,
-        );
+        let a = dense_view(p.ta, &self.a, p.m, p.k);
+        let b = dense_view(p.tb, &self.b, p.k, p.n);
+        kernels::sgemm(1.0, a, b, 0.0, MatMut::new(&mut self.c, p.m, p.n));
     }
 
     /// `matrixmultiply::sgemm` (its threads come from `MATMUL_NUM_THREADS`).
@@ -214,8 +200,8 @@ pub fn table_settings() -> (std::time::Duration, String) {
 /// The FMA unit whose peak a kernel's speed is measured against: the
 /// kernel's own, or for the portable kernel the fastest this CPU has (what
 /// the compiler makes of it is not known).
-pub fn peak_unit(isa: kernels::gemm::Isa) -> Option<kernels::gemm::Isa> {
-    use kernels::gemm::Isa;
+pub fn peak_unit(isa: kernels::Isa) -> Option<kernels::Isa> {
+    use kernels::Isa;
     match isa {
         Isa::Portable => [Isa::Avx512, Isa::Avx2].into_iter().find(|i| i.is_supported()),
         _ => Some(isa),
@@ -224,7 +210,15 @@ pub fn peak_unit(isa: kernels::gemm::Isa) -> Option<kernels::gemm::Isa> {
 
 /// One thread's FMA peak, in GFLOP/s, of the unit [`peak_unit`] gives for
 /// the kernel in use, measured over about `seconds`, with the unit.
-pub fn selected_peak(seconds: f64) -> Option<(kernels::gemm::Isa, f64)> {
-    let unit = peak_unit(kernels::gemm::Isa::selected())?;
+pub fn selected_peak(seconds: f64) -> Option<(kernels::Isa, f64)> {
+    let unit = peak_unit(kernels::Isa::selected())?;
     Some((unit, kernels::peak::fma_gflops(unit, seconds)?))
+}
+
+/// A logical `rows x cols` operand stored densely, as is or transposed.
+pub fn dense_view(t: Transpose, data: &[f32], rows: usize, cols: usize) -> MatRef<'_> {
+    match t {
+        Transpose::No => MatRef::new(data, rows, cols),
+        Transpose::Yes => MatRef::new(data, cols, rows).t(),
+    }
 }

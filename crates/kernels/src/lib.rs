@@ -4,7 +4,9 @@
 //! leading dimensions, and write into caller-owned buffers so that a training
 //! loop allocates nothing per batch.
 //!
-//! - [`gemm`]: general matrix multiply, `C = alpha * op(A) * op(B) + beta * C`.
+//! - [`gemm`]: general matrix multiply, `C = alpha * A * B + beta * C`, on
+//!   [`matrix`] views (transposed, or a block of a wider matrix).
+//! - [`isa`]: the instruction sets, and the one this process runs.
 //! - [`conv`]: im2col and col2im for convolution by GEMM (NHWC).
 //! - [`pool`]: max pooling, forward and backward.
 //! - [`activation`]: ReLU and sigmoid, forward and backward.
@@ -24,7 +26,9 @@ pub mod cache;
 pub mod conv;
 pub mod denormals;
 pub mod gemm;
+pub mod isa;
 pub mod math;
+pub mod matrix;
 pub mod peak;
 pub mod pool;
 pub mod reproducibility;
@@ -33,7 +37,9 @@ pub mod softmax;
 pub mod vector;
 pub mod wide;
 
-pub use gemm::{Isa, Transpose, sgemm};
+pub use gemm::sgemm;
+pub use isa::Isa;
+pub use matrix::{MatMut, MatRef, Transpose};
 
 /// The README's examples, compiled and run as doc tests so that they stay true.
 #[cfg(doctest)]

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use crate::gemm::Isa;
+use crate::isa::Isa;
 
 /// Peak GFLOP/s of one thread with `isa`'s widest FMA, measured over about
 /// `seconds` (a multiply-add counts as two operations). `None` when the CPU

@@ -14,7 +14,7 @@
 //! inlines it only when it is small, and col2im's was not, so it ran its
 //! baseline code inside the AVX2 copy.
 
-use crate::gemm::Isa;
+use crate::isa::Isa;
 
 /// Whether [`wide_fn!`](crate::wide_fn)'s functions run their AVX2 copy: the selected
 /// kernel ([`Isa::selected`]) is AVX2 or AVX-512 and the CPU has AVX2.
@@ -35,7 +35,7 @@ pub fn avx2_allowed() -> bool {
 /// the AVX2 copy where [`avx2_allowed`] says so:
 ///
 /// ```
-/// kernels::wide_fn! {
+/// mnist_kernels::wide_fn! {
 ///     /// `y += x`.
 ///     pub fn add_to(y: &mut [f32], x: &[f32]) {
 ///         y.iter_mut().zip(x).for_each(|(y, &x)| *y += x);

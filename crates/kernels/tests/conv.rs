@@ -1,8 +1,8 @@
 //! Convolution by im2col + GEMM against a direct convolution, and im2col's
 //! adjoint, on random sizes, strides, paddings and channels.
 
-use kernels::conv::{ConvGeometry, Padding, col2im, conv2d_naive, im2col};
-use kernels::gemm::{Transpose, sgemm};
+use mnist_kernels::conv::{ConvGeometry, Padding, col2im, conv2d_naive, im2col};
+use mnist_kernels::{MatMut, MatRef, sgemm};
 use proptest::prelude::*;
 
 fn values(len: usize, seed: u64) -> Vec<f32> {
@@ -51,7 +51,8 @@ proptest! {
         for row in y.chunks_exact_mut(filters) {
             row.copy_from_slice(&bias);
         }
-        sgemm(Transpose::No, Transpose::No, rows, filters, g.patch_len(), 1.0, &cols, g.patch_len(), &w, filters, 1.0, &mut y, filters);
+        let (cols_view, w_view) = (MatRef::new(&cols, rows, g.patch_len()), MatRef::new(&w, g.patch_len(), filters));
+        sgemm(1.0, cols_view, w_view, 1.0, MatMut::new(&mut y, rows, filters));
         let mut want = vec![0.0; rows * filters];
         conv2d_naive(&g, batch, &x, &w, &bias, &mut want);
         // Sums of at most 5 * 5 * 4 = 100 products of values below 1.
@@ -123,7 +124,7 @@ proptest! {
         let x: Vec<f32> = values(batch * g.image_len(), seed).iter().map(|v| (v * 4.0).round()).collect();
         let out = batch * g.positions() * g.channels;
         let (mut y, mut arg) = (vec![0.0; out], vec![0u32; out]);
-        kernels::pool::max_pool_forward(&g, batch, &x, &mut y, &mut arg);
+        mnist_kernels::pool::max_pool_forward(&g, batch, &x, &mut y, &mut arg);
         let (ny, narg) = max_pool_naive(&g, batch, &x);
         prop_assert_eq!(y, ny);
         prop_assert_eq!(arg, narg);

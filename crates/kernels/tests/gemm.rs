@@ -7,7 +7,8 @@
 //! A kernel this CPU lacks is skipped with a printed reason, unless
 //! `MNIST_REQUIRE_KERNELS` is set (CI sets it), where it fails.
 
-use kernels::gemm::{Isa, Transpose, sgemm_with};
+use mnist_kernels::gemm::sgemm_with;
+use mnist_kernels::{Isa, MatMut, MatRef, Transpose};
 use proptest::prelude::*;
 
 fn transpose() -> impl Strategy<Value = Transpose> {
@@ -94,10 +95,14 @@ impl Case {
 
     fn run(&self, isa: Isa) -> Vec<f32> {
         let mut c = self.c.clone();
-        sgemm_with(
-            isa, self.ta, self.tb, self.m, self.n, self.k, self.alpha, &self.a, self.lda, &self.b, self.ldb, self.beta,
-            &mut c, self.ldc,
-        );
+        let view = |t, data, rows, cols, ld| match t {
+            Transpose::No => MatRef::with_ld(data, rows, cols, ld),
+            Transpose::Yes => MatRef::with_ld(data, cols, rows, ld).t(),
+        };
+        let a = view(self.ta, &self.a, self.m, self.k, self.lda);
+        let b = view(self.tb, &self.b, self.k, self.n, self.ldb);
+        let c_view = MatMut::with_ld(&mut c, self.m, self.n, self.ldc);
+        sgemm_with(isa, self.alpha, a, b, self.beta, c_view);
         c
     }
 
@@ -299,22 +304,8 @@ fn beta_zero_ignores_nan_in_c() {
         let a = vec![1.0; 40 * 7];
         let b = vec![2.0; 7 * 50];
         let mut c = vec![f32::NAN; 40 * 50];
-        sgemm_with(
-            isa,
-            Transpose::No,
-            Transpose::No,
-            40,
-            50,
-            7,
-            1.0,
-            &a,
-            7,
-            &b,
-            50,
-            0.0,
-            &mut c,
-            50,
-        );
+        let (a, b) = (MatRef::new(&a, 40, 7), MatRef::new(&b, 7, 50));
+        sgemm_with(isa, 1.0, a, b, 0.0, MatMut::new(&mut c, 40, 50));
         assert!(c.iter().all(|&x| x == 14.0), "{}", isa.name());
     }
 }
@@ -322,23 +313,22 @@ fn beta_zero_ignores_nan_in_c() {
 #[test]
 fn k_zero_only_scales_c() {
     let mut c = [2.0, 4.0];
-    sgemm_with(
-        Isa::Portable,
-        Transpose::No,
-        Transpose::No,
-        1,
-        2,
-        0,
-        1.0,
-        &[],
-        1,
-        &[],
-        2,
-        0.5,
-        &mut c,
-        2,
-    );
+    let (a, b) = (MatRef::new(&[], 1, 0), MatRef::new(&[], 0, 2));
+    sgemm_with(Isa::Portable, 1.0, a, b, 0.5, MatMut::new(&mut c, 1, 2));
     assert_eq!(c, [1.0, 2.0]);
+}
+
+#[test]
+#[should_panic(expected = "A (3 x 4) times B (5 x 2) cannot be written to C (3 x 2)")]
+fn views_of_shapes_that_do_not_multiply_are_refused() {
+    let (a, b, mut c) = ([0.0; 12], [0.0; 10], [0.0; 6]);
+    mnist_kernels::sgemm(
+        1.0,
+        MatRef::new(&a, 3, 4),
+        MatRef::new(&b, 5, 2),
+        0.0,
+        MatMut::new(&mut c, 3, 2),
+    );
 }
 
 #[test]

@@ -71,7 +71,7 @@ pub enum LayerSpec {
 /// Builds a [`Sequential`] from a list of layers, Keras-style:
 ///
 /// ```
-/// use nn::{Builder, Init, Padding};
+/// use mnist_nn::{Builder, Init, Padding};
 /// use tensor::Shape;
 ///
 /// let mut rng = <rand_xoshiro::Xoshiro256PlusPlus as rand::SeedableRng>::seed_from_u64(1);
@@ -84,7 +84,7 @@ pub enum LayerSpec {
 ///     .dense(10)
 ///     .build(&mut rng)?;
 /// assert_eq!(model.param_count(), 3_274_634);
-/// # Ok::<(), nn::NnError>(())
+/// # Ok::<(), mnist_nn::NnError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct Builder {

@@ -9,7 +9,7 @@
 //! - dx = col2im(dy Wᵀ).
 
 use kernels::conv::{ConvGeometry, Padding, col2im, im2col};
-use kernels::{Transpose, sgemm, vector};
+use kernels::{MatMut, MatRef, sgemm, vector};
 use rand::Rng;
 use rayon::prelude::*;
 use tensor::{Shape, Tensor};
@@ -117,21 +117,9 @@ impl Layer for Conv2d {
             .for_each(|((cols, x), y)| {
                 im2col(&g, 1, x, cols);
                 vector::broadcast_rows(y, bias);
-                sgemm(
-                    Transpose::No,
-                    Transpose::No,
-                    positions,
-                    filters,
-                    patch,
-                    1.0,
-                    cols,
-                    patch,
-                    weight,
-                    filters,
-                    1.0,
-                    y,
-                    filters,
-                );
+                // y = b + cols W
+                let (cols, w) = (MatRef::new(cols, positions, patch), MatRef::new(weight, patch, filters));
+                sgemm(1.0, cols, w, 1.0, MatMut::new(y, positions, filters));
             });
     }
 
@@ -140,21 +128,10 @@ impl Layer for Conv2d {
         let batch = input.rows();
         let (rows, patch) = (batch * g.positions(), g.patch_len());
         let dy = grad_output.data();
-        sgemm(
-            Transpose::Yes,
-            Transpose::No,
-            patch,
-            self.filters,
-            rows,
-            1.0,
-            &self.cols,
-            patch,
-            dy,
-            self.filters,
-            0.0,
-            self.weight_grad.data_mut(),
-            self.filters,
-        );
+        // dW = colsᵀ dy
+        let cols = MatRef::new(&self.cols, rows, patch);
+        let dw = MatMut::new(self.weight_grad.data_mut(), patch, self.filters);
+        sgemm(1.0, cols.t(), MatRef::new(dy, rows, self.filters), 0.0, dw);
         vector::sum_rows(dy, self.bias_grad.data_mut());
         if let Some(dx) = grad_input {
             // Image by image, as forward: each image's dcols = dy Wᵀ is put
@@ -177,21 +154,12 @@ impl Layer for Conv2d {
                 .zip(dy.par_chunks(positions * filters))
                 .zip(dx.data_mut().par_chunks_mut(g.image_len()))
                 .for_each(|((dcols, dy), dx)| {
-                    sgemm(
-                        Transpose::No,
-                        Transpose::No,
-                        positions,
-                        patch,
-                        filters,
-                        1.0,
-                        dy,
-                        filters,
-                        weight_t,
-                        patch,
-                        0.0,
-                        dcols,
-                        patch,
+                    // dcols = dy Wᵀ (Wᵀ stored, see above)
+                    let (dy, wt) = (
+                        MatRef::new(dy, positions, filters),
+                        MatRef::new(weight_t, filters, patch),
                     );
+                    sgemm(1.0, dy, wt, 0.0, MatMut::new(dcols, positions, patch));
                     col2im(&g, 1, dcols, dx);
                 });
         }

@@ -10,7 +10,7 @@
 //!
 //! The transposes are the GEMM's job: nothing is copied or transposed here.
 
-use kernels::{Transpose, sgemm, vector};
+use kernels::{MatMut, MatRef, sgemm, vector};
 use rand::Rng;
 use tensor::{Shape, Tensor};
 
@@ -92,59 +92,25 @@ impl Layer for Dense {
         output.set_dims(&[batch, self.outputs]);
         // y = b, then y += x W: the bias costs one pass and no extra buffer.
         vector::broadcast_rows(output.data_mut(), self.bias.data());
-        sgemm(
-            Transpose::No,
-            Transpose::No,
-            batch,
-            self.outputs,
-            self.inputs,
-            1.0,
-            input.data(),
-            self.inputs,
-            self.weight.data(),
-            self.outputs,
-            1.0,
-            output.data_mut(),
-            self.outputs,
-        );
+        let x = MatRef::new(input.data(), batch, self.inputs);
+        let w = MatRef::new(self.weight.data(), self.inputs, self.outputs);
+        sgemm(1.0, x, w, 1.0, MatMut::new(output.data_mut(), batch, self.outputs));
     }
 
     fn backward(&mut self, input: &Tensor, _output: &Tensor, grad_output: &Tensor, grad_input: Option<&mut Tensor>) {
         let batch = input.rows();
-        let dy = grad_output.data();
-        sgemm(
-            Transpose::Yes,
-            Transpose::No,
-            self.inputs,
-            self.outputs,
-            batch,
-            1.0,
-            input.data(),
-            self.inputs,
-            dy,
-            self.outputs,
-            0.0,
-            self.weight_grad.data_mut(),
-            self.outputs,
-        );
-        vector::sum_rows(dy, self.bias_grad.data_mut());
+        let x = MatRef::new(input.data(), batch, self.inputs);
+        let dy = MatRef::new(grad_output.data(), batch, self.outputs);
+        let w = MatRef::new(self.weight.data(), self.inputs, self.outputs);
+        // dW = xᵀ dy
+        let dw = MatMut::new(self.weight_grad.data_mut(), self.inputs, self.outputs);
+        sgemm(1.0, x.t(), dy, 0.0, dw);
+        // db = Σ dy over the batch
+        vector::sum_rows(dy.data(), self.bias_grad.data_mut());
         if let Some(dx) = grad_input {
             dx.set_dims(&[batch, self.inputs]);
-            sgemm(
-                Transpose::No,
-                Transpose::Yes,
-                batch,
-                self.inputs,
-                self.outputs,
-                1.0,
-                dy,
-                self.outputs,
-                self.weight.data(),
-                self.outputs,
-                0.0,
-                dx.data_mut(),
-                self.inputs,
-            );
+            // dx = dy Wᵀ
+            sgemm(1.0, dy, w.t(), 0.0, MatMut::new(dx.data_mut(), batch, self.inputs));
         }
     }
 

@@ -7,7 +7,7 @@
 //! given and a training step allocates nothing once the buffers exist.
 //!
 //! ```
-//! use nn::{Dense, Init, Relu, Sequential};
+//! use mnist_nn::{Dense, Init, Relu, Sequential};
 //! use rand::SeedableRng;
 //! use tensor::{Shape, Tensor};
 //!
@@ -17,9 +17,9 @@
 //! model.push(Dense::new(4, 3, &init, &Init::Zeros, &mut rng))?;
 //! model.push(Relu)?;
 //! let x = Tensor::zeros(Shape::new(&[2, 4]));
-//! let y = model.forward(&x, nn::Mode::Eval)?;
+//! let y = model.forward(&x, mnist_nn::Mode::Eval)?;
 //! assert_eq!(y.shape().dims(), &[2, 3]);
-//! # Ok::<(), nn::NnError>(())
+//! # Ok::<(), mnist_nn::NnError>(())
 //! ```
 
 mod activation;
@@ -55,6 +55,9 @@ pub use plan::LayerPlan;
 pub use pooling::{Flatten, MaxPool2d};
 pub use sequential::{NamedTensorVisitor, Sequential};
 pub use summary::{summary_of, with_commas};
+/// The tensor type layers read and write, so that users of `nn` need not
+/// name the `tensor` crate.
+pub use tensor::{Shape, Tensor};
 
 /// The README's examples, compiled and run as doc tests so that they stay true.
 #[cfg(doctest)]

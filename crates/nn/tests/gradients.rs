@@ -1,8 +1,8 @@
 //! Every layer's backward pass against central differences of its forward
 //! pass, on random shapes and inputs.
 
-use nn::gradcheck::{Tolerance, check_layer};
-use nn::{
+use mnist_nn::gradcheck::{Tolerance, check_layer};
+use mnist_nn::{
     BatchNorm, Conv2d, Dense, Dropout, DropoutKind, Flatten, Init, Layer, LeakyRelu, MaxPool2d, Padding, Relu, Sigmoid,
     SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy, Tanh,
 };
@@ -35,7 +35,7 @@ fn away_from_zero(len: usize, seed: u64) -> Vec<f32> {
 fn check(layer: &mut dyn Layer, x: Vec<f32>, dims: &[usize], seed: u64) -> Result<(), TestCaseError> {
     let x = Tensor::from_vec(Shape::new(dims), x);
     let mut out = Tensor::default();
-    layer.forward(&x, &mut out, nn::Mode::Train);
+    layer.forward(&x, &mut out, mnist_nn::Mode::Train);
     let r = values(out.len(), seed ^ 0xabc, -1.0, 1.0);
     check_layer(layer, &x, &r, EPS, TOL).map_err(|m| TestCaseError::fail(format!("{m:?}")))
 }
@@ -209,14 +209,14 @@ fn the_check_catches_a_wrong_gradient() {
         fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, String> {
             self.0.output_shape(input)
         }
-        fn forward(&mut self, x: &Tensor, y: &mut Tensor, mode: nn::Mode) {
+        fn forward(&mut self, x: &Tensor, y: &mut Tensor, mode: mnist_nn::Mode) {
             self.0.forward(x, y, mode)
         }
         fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &Tensor, dx: Option<&mut Tensor>) {
             self.0.backward(x, y, dy, dx);
             self.0.visit_params(&mut |p| p.grad.iter_mut().for_each(|g| *g *= 2.0));
         }
-        fn visit_params(&mut self, f: &mut dyn FnMut(nn::ParamMut<'_>)) {
+        fn visit_params(&mut self, f: &mut dyn FnMut(mnist_nn::ParamMut<'_>)) {
             self.0.visit_params(f)
         }
     }
@@ -233,7 +233,7 @@ fn the_check_catches_a_wrong_gradient() {
 /// backward pass, against central differences of the mean loss.
 #[test]
 fn whole_network_against_numerical_gradient() {
-    use nn::{Mode, Sequential};
+    use mnist_nn::{Mode, Sequential};
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
     let init = Init::Normal { mean: 0.0, std: 0.7 };
     let mut model = Sequential::new(Shape::new(&[5]));

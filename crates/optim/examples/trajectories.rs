@@ -2,10 +2,10 @@
 //! function x²/20 + y² from (-7, 2), 30 steps each, with the course's
 //! learning rates, for plotting:
 //!
-//! `cargo run -p optim --example trajectories > trajectories.csv`
+//! `cargo run -p mnist-optim --example trajectories > trajectories.csv`
 
-use optim::surface::{course_gradient, descend};
-use optim::{AdaGrad, Adam, AdamConfig, GradientDescent, Momentum, Optimizer, RmsProp};
+use mnist_optim::surface::{course_gradient, descend};
+use mnist_optim::{AdaGrad, Adam, AdamConfig, GradientDescent, Momentum, Optimizer, RmsProp};
 
 fn main() {
     let runs: Vec<(&str, Box<dyn Optimizer>)> = vec![

@@ -7,7 +7,7 @@
 //! keep one state buffer per parameter.
 //!
 //! ```
-//! use optim::{GradientDescent, Optimizer};
+//! use mnist_optim::{GradientDescent, Optimizer};
 //! let mut w = [1.0f32, 2.0];
 //! let mut opt = GradientDescent::new(0.1);
 //! opt.begin_step();

@@ -2,7 +2,7 @@
 //! f64) from its published update rule, written out in each comment. Every
 //! case starts at w = 1 with gradient 0.5, then -1.
 
-use optim::{AdaDelta, AdaGrad, Adam, AdamConfig, GradientDescent, Momentum, Optimizer, RmsProp};
+use mnist_optim::{AdaDelta, AdaGrad, Adam, AdamConfig, GradientDescent, Momentum, Optimizer, RmsProp};
 
 fn two_steps(opt: &mut dyn Optimizer) -> [f32; 2] {
     let mut w = [1.0f32];

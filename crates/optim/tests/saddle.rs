@@ -3,10 +3,10 @@
 //! AdaGrad 1.5, Adam 0.3), 30 steps each. The course's figure shows SGD
 //! zig-zagging along y while creeping along the shallow x, and the others
 //! reaching the minimum at (0, 0) far sooner; these are the properties
-//! checked, on the paths `optim::surface::descend` returns.
+//! checked, on the paths `mnist_optim::surface::descend` returns.
 
-use optim::surface::{course_function as f, course_gradient, descend};
-use optim::{AdaGrad, Adam, AdamConfig, GradientDescent, Momentum, Optimizer, RmsProp};
+use mnist_optim::surface::{course_function as f, course_gradient, descend};
+use mnist_optim::{AdaGrad, Adam, AdamConfig, GradientDescent, Momentum, Optimizer, RmsProp};
 
 fn trajectory(opt: &mut dyn Optimizer, steps: usize) -> Vec<[f32; 2]> {
     descend(opt, [-7.0, 2.0], course_gradient, steps)

@@ -1,7 +1,7 @@
 //! An optimiser's saved state, loaded into a fresh optimiser of the same
 //! kind, continues bit for bit as the original does: what checkpoints need.
 
-use optim::{AdaDelta, AdaGrad, Adam, AdamConfig, BiasCorrection, GradientDescent, Momentum, Optimizer, RmsProp};
+use mnist_optim::{AdaDelta, AdaGrad, Adam, AdamConfig, BiasCorrection, GradientDescent, Momentum, Optimizer, RmsProp};
 
 /// A name and a way to make a fresh optimiser of that kind.
 type Maker = (&'static str, fn() -> Box<dyn Optimizer>);

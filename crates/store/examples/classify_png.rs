@@ -2,7 +2,7 @@
 //! of a digit, with the library crates alone (`store`, and `mnist-io` for
 //! the picture):
 //!
-//! `cargo run --release -p store --example classify_png -- MODEL.safetensors DIGIT.png`
+//! `cargo run --release -p mnist-store --example classify_png -- MODEL.safetensors DIGIT.png`
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -23,13 +23,13 @@ fn main() -> ExitCode {
 }
 
 fn classify(model: &Path, picture: &Path) -> Result<(), Box<dyn std::error::Error>> {
-    let mut model = store::Model::load(model)?;
+    let mut model = mnist_store::Model::load(model)?;
     // Grey, cropped to the ink, 20x20 in a 28x28 box, centred by mass.
     let image = mnist_io::digit::to_mnist(&mnist_io::digit::open(picture)?)?;
     let probabilities = model.classify(&image)?;
     for (digit, p) in probabilities.iter().enumerate() {
         println!("{digit}  {p:.4}");
     }
-    println!("Prediction: {}", store::most_likely(&probabilities));
+    println!("Prediction: {}", mnist_store::most_likely(&probabilities));
     Ok(())
 }

@@ -11,7 +11,7 @@
 //! - [`StoreError`]: what goes wrong, always naming the file.
 //!
 //! ```no_run
-//! let mut model = store::Model::load("model.safetensors".as_ref())?;
+//! let mut model = mnist_store::Model::load("model.safetensors".as_ref())?;
 //! let image = [0u8; 784]; // 28x28, 0 the background, 255 the ink
 //! let probabilities = model.classify(&image)?;
 //! println!("{probabilities:?}");

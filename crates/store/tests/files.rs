@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use mnist_store::{Model, StoreError};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use safetensors::SafeTensors;
-use store::{Model, StoreError};
 use train::ModelSpec;
 
 /// A model file written by `mnist train` before the model files moved out
@@ -62,11 +62,11 @@ fn a_saved_model_loads_back_bit_for_bit() {
         }
     });
     let settings = serde_json::json!({ "note": "kept for people" });
-    store::save(&path, &mut model, &spec, &settings).unwrap();
-    let mut loaded = store::load_with(&path).unwrap();
+    mnist_store::save(&path, &mut model, &spec, &settings).unwrap();
+    let mut loaded = mnist_store::load_with(&path).unwrap();
     assert_eq!(loaded.arch, spec);
     assert_eq!(model_tensors(&mut loaded.model), model_tensors(&mut model));
-    assert_eq!(loaded.metadata["format"], store::format::MODEL_FORMAT);
+    assert_eq!(loaded.metadata["format"], mnist_store::format::MODEL_FORMAT);
     assert_eq!(loaded.metadata["training"], settings.to_string());
     assert!(loaded.extra.is_empty());
     // No partial file is left beside it.
@@ -172,7 +172,7 @@ fn bad_files_are_errors_that_name_the_file_and_the_fault() {
     });
     check(&absent, "No such file", |e| matches!(e, StoreError::Io { .. }));
     // A model file is not a checkpoint.
-    match store::Checkpoint::read(&good) {
+    match mnist_store::Checkpoint::read(&good) {
         Err(StoreError::NotACheckpoint { path }) => assert_eq!(path, good),
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("a model file read as a checkpoint"),
@@ -182,7 +182,7 @@ fn bad_files_are_errors_that_name_the_file_and_the_fault() {
 #[test]
 fn a_checkpoint_path_sits_beside_the_model() {
     assert_eq!(
-        store::checkpoint_path_for(Path::new("runs/model.safetensors")),
+        mnist_store::checkpoint_path_for(Path::new("runs/model.safetensors")),
         Path::new("runs/model.ckpt.safetensors")
     );
 }

@@ -38,7 +38,7 @@ version = "0.1.0"
 edition = "2024"
 
 [dependencies]
-store = {{ path = "{store}" }}
+mnist-store = {{ path = "{store}" }}
 mnist-io = {{ path = "{io}", features = ["digit"] }}
 
 [workspace]
@@ -78,7 +78,7 @@ mnist-io = {{ path = "{io}", features = ["digit"] }}
     );
 
     // The same in this process.
-    let mut loaded = store::Model::load(&model).unwrap();
+    let mut loaded = mnist_store::Model::load(&model).unwrap();
     let image = mnist_io::digit::to_mnist(&mnist_io::digit::open(&picture).unwrap()).unwrap();
     let probabilities = loaded.classify(&image).unwrap();
     let expected: String = probabilities

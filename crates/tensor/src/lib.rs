@@ -5,7 +5,7 @@
 //! training loop can reuse its allocations from batch to batch.
 //!
 //! ```
-//! use tensor::{Shape, Tensor};
+//! use mnist_tensor::{Shape, Tensor};
 //! let mut t = Tensor::zeros(Shape::new(&[2, 3]));
 //! t.data_mut()[4] = 1.0;
 //! assert_eq!(t.shape().dims(), &[2, 3]);

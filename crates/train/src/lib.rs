@@ -6,7 +6,7 @@
 //! then `optim`'s update).
 //!
 //! ```no_run
-//! use train::{Data, Run, RunSpec, fit};
+//! use mnist_train::{Data, Run, RunSpec, fit};
 //!
 //! // A run as `mnist train --epochs 15 --report-test` describes it (all other
 //! // settings at their defaults: the tutorial's MLP, SGD at 0.01, batch 100).

@@ -21,7 +21,7 @@ use crate::{EarlyStopping, FitConfig, ModelSpec, OptimizerSpec, SpecError};
 /// A training run, described.
 ///
 /// ```
-/// let spec: train::RunSpec = toml::from_str(
+/// let spec: mnist_train::RunSpec = toml::from_str(
 ///     r#"
 ///     steps = 500
 ///     batch_size = 50
@@ -30,7 +30,7 @@ use crate::{EarlyStopping, FitConfig, ModelSpec, OptimizerSpec, SpecError};
 ///     "#,
 /// )?;
 /// spec.validate()?;
-/// assert_eq!(spec.fit.length(55_000), train::Length::Steps { steps: 500, with_replacement: false, report_every: 1_100 });
+/// assert_eq!(spec.fit.length(55_000), mnist_train::Length::Steps { steps: 500, with_replacement: false, report_every: 1_100 });
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

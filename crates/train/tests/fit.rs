@@ -3,12 +3,12 @@
 //! stops and restores.
 
 use mnist_io::Subset;
-use rand::SeedableRng;
-use rand_xoshiro::Xoshiro256PlusPlus;
-use train::{
+use mnist_train::{
     ActivationKind, Batch, Data, EarlyStopping, FitConfig, History, InitKind, ModelSpec, OptimizerKind, OptimizerSpec,
     OutputKind, evaluate, fit,
 };
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
 
 fn xor(labels: [u8; 4]) -> Subset {
     Subset::with_width(vec![0, 0, 0, 255, 255, 0, 255, 255], labels.to_vec(), 2)
@@ -157,17 +157,17 @@ fn early_stopping_stops_and_restores_the_best_model() {
 
 /// Counts what `Callback::diverged` hears, and asks to stop when told to.
 struct Watch {
-    heard: Vec<train::Divergence>,
+    heard: Vec<mnist_train::Divergence>,
     stop: bool,
 }
 
-impl train::Callback for Watch {
-    fn diverged(&mut self, divergence: &train::Divergence) -> train::Control {
+impl mnist_train::Callback for Watch {
+    fn diverged(&mut self, divergence: &mnist_train::Divergence) -> mnist_train::Control {
         self.heard.push(*divergence);
         if self.stop {
-            train::Control::Stop
+            mnist_train::Control::Stop
         } else {
-            train::Control::Continue
+            mnist_train::Control::Continue
         }
     }
 }

@@ -4,12 +4,12 @@
 //! out any piece of the snapshot changes the result.
 
 use mnist_io::Subset;
-use rand::{RngExt, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
-use train::{
+use mnist_train::{
     ActivationKind, Callback, Control, Data, FitConfig, History, Length, ModelSpec, OptimizerKind, OptimizerSpec,
     Progress, Snapshot, fit, fit_from,
 };
+use rand::{RngExt, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
 
 /// 300 random 16-pixel examples, labelled by which quarter holds the most ink.
 fn data() -> Subset {
@@ -227,7 +227,7 @@ fn every_piece_of_the_snapshot_matters() {
         ),
         (
             "sampler",
-            Box::new(|s| s.progress.sampler = train::batches::Sampler::epochs()),
+            Box::new(|s| s.progress.sampler = mnist_train::batches::Sampler::epochs()),
         ),
     ];
     for (what, breakage) in breakages {

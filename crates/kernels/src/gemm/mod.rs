@@ -1,9 +1,7 @@
 //! General matrix multiply on row-major `f32` matrices:
-//! `C = alpha * op(A) * op(B) + beta * C`.
-//!
-//! `op(A)` is `m x k`, `op(B)` is `k x n`, `C` is `m x n`. Each operand has a
-//! leading dimension: the distance between the starts of two consecutive
-//! rows *as stored* (so a transposed `A` is stored `k x m` with `lda >= m`).
+//! `C = alpha * A * B + beta * C`, with `A` `m x k`, `B` `k x n` and `C`
+//! `m x n`, each a [`MatRef`] or [`MatMut`] view (transposed, or a block of
+//! a wider matrix, without copying).
 //!
 //! The structure is BLIS's: the operands are packed block by block into the
 //! order a register-blocked micro-kernel reads them (transposes are absorbed
@@ -33,22 +31,15 @@ mod reference;
 #[cfg(target_arch = "x86_64")]
 mod transpose;
 
-pub use kernel::{Isa, KERNEL_ENV, KernelError};
 pub use reference::sgemm_naive;
 
+use crate::isa::Isa;
+use crate::matrix::{MatMut, MatRef};
 use pack::Operand;
 
-/// Whether an operand is used as stored or transposed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transpose {
-    /// Use the matrix as stored.
-    No,
-    /// Use the transpose of the stored matrix.
-    Yes,
-}
-
-/// `C = alpha * op(A) * op(B) + beta * C` on row-major matrices, with the
-/// kernel chosen for this CPU (see [`Isa::selected`]).
+/// `C = alpha * A * B + beta * C`, with the kernel chosen for this CPU (see
+/// [`Isa::selected`]). A transposed operand is a transposed view
+/// ([`MatRef::t`]): `sgemm(1.0, x.t(), dy, 0.0, dw)` is `dW = xᵀ dy`.
 ///
 /// When `beta == 0`, `C` is overwritten without being read (NaNs in it do
 /// not propagate), as BLAS defines it. Large products run on rayon's
@@ -56,41 +47,12 @@ pub enum Transpose {
 /// threads.
 ///
 /// # Panics
-/// If a leading dimension is smaller than its row width, or a slice is too
-/// short for the sizes given: these are programming errors, checked up front
-/// so that no out-of-bounds access can happen inside the loops.
-#[allow(clippy::too_many_arguments)]
-pub fn sgemm(
-    transa: Transpose,
-    transb: Transpose,
-    m: usize,
-    n: usize,
-    k: usize,
-    alpha: f32,
-    a: &[f32],
-    lda: usize,
-    b: &[f32],
-    ldb: usize,
-    beta: f32,
-    c: &mut [f32],
-    ldc: usize,
-) {
-    sgemm_with(
-        Isa::selected(),
-        transa,
-        transb,
-        m,
-        n,
-        k,
-        alpha,
-        a,
-        lda,
-        b,
-        ldb,
-        beta,
-        c,
-        ldc,
-    )
+/// If `A`'s columns differ from `B`'s rows, or `C` is not `A`'s rows by
+/// `B`'s columns: programming errors, checked up front (the views checked
+/// their slices' lengths when they were made) so that no out-of-bounds
+/// access can happen inside the loops.
+pub fn sgemm(alpha: f32, a: MatRef, b: MatRef, beta: f32, c: MatMut) {
+    sgemm_with(Isa::selected(), alpha, a, b, beta, c)
 }
 
 /// [`sgemm`] with the given kernel, for tests and benchmarks that compare
@@ -98,29 +60,11 @@ pub fn sgemm(
 ///
 /// # Panics
 /// As [`sgemm`]; also when this CPU cannot run `isa`.
-#[allow(clippy::too_many_arguments)]
-pub fn sgemm_with(
-    isa: Isa,
-    transa: Transpose,
-    transb: Transpose,
-    m: usize,
-    n: usize,
-    k: usize,
-    alpha: f32,
-    a: &[f32],
-    lda: usize,
-    b: &[f32],
-    ldb: usize,
-    beta: f32,
-    c: &mut [f32],
-    ldc: usize,
-) {
+pub fn sgemm_with(isa: Isa, alpha: f32, a: MatRef, b: MatRef, beta: f32, c: MatMut) {
     assert!(isa.is_supported(), "this CPU cannot run the {} kernel", isa.name());
-    let (a_rows, a_cols) = stored_dims(transa, m, k);
-    let (b_rows, b_cols) = stored_dims(transb, k, n);
-    check_operand("A", a, a_rows, a_cols, lda);
-    check_operand("B", b, b_rows, b_cols, ldb);
-    check_operand("C", c, m, n, ldc);
+    check_shapes(&a, &b, &c);
+    let (m, k, n) = (a.rows(), a.cols(), b.cols());
+    let (c, _, _, ldc) = c.into_parts();
     if m == 0 || n == 0 {
         return;
     }
@@ -128,8 +72,7 @@ pub fn sgemm_with(
         scale_c(c, m, n, ldc, beta);
         return;
     }
-    let a = operand(transa, a, lda);
-    let b = operand(transb, b, ldb);
+    let (a, b) = (operand(&a), operand(&b));
     let c = &mut c[..(m - 1) * ldc + n];
     // Which path a product takes depends on its shape only, never on the
     // instruction set: the dot products for narrow products, the blocked
@@ -140,7 +83,7 @@ pub fn sgemm_with(
         use narrow::portable::PortableDots;
         // SAFETY: each arm's instruction set is supported (asserted above,
         // and `fused` only where the CPU has FMA); `c` spans rows 0..m and
-        // the operands were checked against their sizes.
+        // the views were checked against their sizes.
         unsafe {
             match isa {
                 Isa::Portable if fused => narrow::gemm::<PortableDots<true>>(m, n, k, alpha, a, b, beta, c, ldc),
@@ -168,44 +111,27 @@ pub fn sgemm_with(
     }
 }
 
-/// The logical view of a stored operand.
-fn operand(t: Transpose, data: &[f32], ld: usize) -> Operand<'_> {
-    match t {
-        Transpose::No => Operand {
-            data,
-            row_stride: ld,
-            col_stride: 1,
-        },
-        Transpose::Yes => Operand {
-            data,
-            row_stride: 1,
-            col_stride: ld,
-        },
+/// The packing code's view of an operand.
+fn operand<'a>(m: &MatRef<'a>) -> Operand<'a> {
+    let (row_stride, col_stride) = m.strides();
+    Operand {
+        data: m.data(),
+        row_stride,
+        col_stride,
     }
 }
 
-/// Rows and columns of an operand as stored, given its logical `rows x cols`.
-fn stored_dims(t: Transpose, rows: usize, cols: usize) -> (usize, usize) {
-    match t {
-        Transpose::No => (rows, cols),
-        Transpose::Yes => (cols, rows),
-    }
-}
-
-fn check_operand(name: &str, x: &[f32], rows: usize, cols: usize, ld: usize) {
+/// Panics unless `C = A B` is a product of the views' shapes.
+pub(crate) fn check_shapes(a: &MatRef, b: &MatRef, c: &MatMut) {
     assert!(
-        ld >= cols.max(1),
-        "sgemm: ld{name} = {ld} is less than its row width {cols}"
-    );
-    let needed = if rows == 0 || cols == 0 {
-        0
-    } else {
-        (rows - 1) * ld + cols
-    };
-    assert!(
-        x.len() >= needed,
-        "sgemm: {name} ({rows} x {cols}, ld {ld}) needs {needed} elements, got {}",
-        x.len()
+        a.cols() == b.rows() && c.rows() == a.rows() && c.cols() == b.cols(),
+        "sgemm: A ({} x {}) times B ({} x {}) cannot be written to C ({} x {})",
+        a.rows(),
+        a.cols(),
+        b.rows(),
+        b.cols(),
+        c.rows(),
+        c.cols()
     );
 }
 
@@ -242,22 +168,14 @@ mod tests {
             let c0 = values(m * n, 3);
             let mut want = c0.clone();
             sgemm_naive(
-                Transpose::No,
-                Transpose::No,
-                m,
-                n,
-                k,
                 1.5,
-                &a,
-                k,
-                &b,
-                n,
+                MatRef::new(&a, m, k),
+                MatRef::new(&b, k, n),
                 0.5,
-                &mut want,
-                n,
+                MatMut::new(&mut want, m, n),
             );
             let mut got = c0.clone();
-            let (oa, ob) = (operand(Transpose::No, &a, k), operand(Transpose::No, &b, n));
+            let (oa, ob) = (operand(&MatRef::new(&a, m, k)), operand(&MatRef::new(&b, k, n)));
             if narrow::applies(n, &oa) {
                 // SAFETY: the portable dot products need no CPU feature;
                 // the operands and C hold their sizes.
@@ -282,21 +200,17 @@ mod tests {
     /// one or two threads.
     #[test]
     fn block_width_does_not_change_the_bits() {
-        fn run<K: kernel::MicroKernel>(
-            nc: usize,
-            m: usize,
-            n: usize,
-            k: usize,
-            ta: Transpose,
-            tb: Transpose,
-        ) -> Vec<f32> {
+        fn run<K: kernel::MicroKernel>(nc: usize, m: usize, n: usize, k: usize, transposed: bool) -> Vec<f32> {
             let values = |len: usize, salt: usize| -> Vec<f32> {
                 (0..len).map(|i| ((i * 37 + salt) % 101) as f32 / 50.0 - 1.0).collect()
             };
             let (a, b) = (values(m * k, 1), values(k * n, 2));
-            let lda = if ta == Transpose::No { k } else { m };
-            let ldb = if tb == Transpose::No { n } else { k };
-            let (oa, ob) = (operand(ta, &a, lda), operand(tb, &b, ldb));
+            let (a, b) = if transposed {
+                (MatRef::new(&a, k, m).t(), MatRef::new(&b, n, k).t())
+            } else {
+                (MatRef::new(&a, m, k), MatRef::new(&b, k, n))
+            };
+            let (oa, ob) = (operand(&a), operand(&b));
             let mut c = values(m * n, 3);
             driver::gemm::<K>(nc, m, n, k, 0.75, oa, ob, 0.5, &mut c, n);
             c
@@ -304,14 +218,17 @@ mod tests {
         fn compare<K: kernel::MicroKernel>(name: &str) {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
             for (m, n, k) in [(300, 700, 300), (60, 1000, 530), (7, 333, 20)] {
-                for (ta, tb) in [(Transpose::No, Transpose::No), (Transpose::Yes, Transpose::Yes)] {
-                    let want = run::<K>(params::nc(), m, n, k, ta, tb);
+                for transposed in [false, true] {
+                    let want = run::<K>(params::nc(), m, n, k, transposed);
                     for nc in [64, 128, 256, 512, 1024] {
-                        let one = run::<K>(nc, m, n, k, ta, tb);
-                        let two = pool.install(|| run::<K>(nc, m, n, k, ta, tb));
+                        let one = run::<K>(nc, m, n, k, transposed);
+                        let two = pool.install(|| run::<K>(nc, m, n, k, transposed));
                         for got in [one, two] {
                             let same = got.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits());
-                            assert!(same, "{name}: ({m}, {n}, {k}, {ta:?}, {tb:?}) differs at NC = {nc}");
+                            assert!(
+                                same,
+                                "{name}: ({m}, {n}, {k}, transposed {transposed}) differs at NC = {nc}"
+                            );
                         }
                     }
                 }
