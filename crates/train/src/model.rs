@@ -2,7 +2,7 @@
 //! metadata and the ladder's TOML all describe, and the builder.
 
 use mnist_io::{CLASSES, IMAGE_PIXELS, IMAGE_SIDE};
-use nn::builder::{Builder, LayerSpec};
+use nn::{Builder, LayerSpec};
 use nn::{Classifier, DropoutKind, Init, LayerPlan, Padding, Sequential};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
@@ -276,7 +276,7 @@ impl ModelSpec {
     /// A network from `--arch` text.
     fn arch_layers(&self, text: &str) -> Result<(Shape, Vec<LayerSpec>), SpecError> {
         let (weight_init, bias_init) = self.inits();
-        let layers = nn::builder::parse(text, &weight_init, &bias_init)?;
+        let layers = nn::layer_spec::parse(text, &weight_init, &bias_init)?;
         let input = match layers.first() {
             Some(LayerSpec::Conv2d { .. }) => Shape::image(1, IMAGE_SIDE, IMAGE_SIDE),
             _ => Shape::new(&[IMAGE_PIXELS]),
