@@ -141,3 +141,17 @@ fn normal(rng: &mut Xoshiro256PlusPlus) -> f32 {
     let v = rng.random::<f32>();
     (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()
 }
+
+/// An MNIST digit drawn as a picture: dark ink on a white sheet, the 28x28
+/// enlarged four times (bilinear) and placed off centre on a 160x140 sheet,
+/// the place set by `index`, so that nothing of MNIST's own framing is left
+/// for the preprocessing to find.
+pub fn mnist_as_photo(pixels: &[u8], index: usize) -> image::DynamicImage {
+    let side = mnist_io::IMAGE_SIDE as u32;
+    let digit = image::GrayImage::from_fn(side, side, |x, y| image::Luma([255 - pixels[(y * side + x) as usize]]));
+    let large = image::imageops::resize(&digit, 4 * side, 4 * side, image::imageops::FilterType::Triangle);
+    let mut sheet = image::GrayImage::from_pixel(160, 140, image::Luma([255]));
+    let (ox, oy) = ((index * 7 % 48) as i64, (index * 11 % 28) as i64);
+    image::imageops::overlay(&mut sheet, &large, ox, oy);
+    image::DynamicImage::ImageLuma8(sheet)
+}
