@@ -52,8 +52,42 @@ enum Command {
     },
 }
 
+/// The command, with the defaults of `mnist train` set by `--recipe` when
+/// the command line names one (so that flags given beside it still win).
+fn command_for(args: &[String]) -> clap::Command {
+    let command = Cli::command();
+    let Some(recipe) = recipe_named(args) else {
+        return command;
+    };
+    command.mut_subcommand("train", |mut train| {
+        for &(id, value) in recipe.settings() {
+            train = train.mut_arg(id, |arg| arg.default_value(value));
+        }
+        train
+    })
+}
+
+/// The recipe `mnist train --recipe NAME` (or `--recipe=NAME`) names, if
+/// any; a name that is not a recipe is left for clap to refuse.
+fn recipe_named(args: &[String]) -> Option<train::Recipe> {
+    if args.get(1).map(String::as_str) != Some("train") {
+        return None;
+    }
+    let mut rest = args.iter().skip(2);
+    while let Some(arg) = rest.next() {
+        if arg == "--recipe" {
+            return rest.next().and_then(|name| train::Recipe::from_name(name));
+        }
+        if let Some(name) = arg.strip_prefix("--recipe=") {
+            return train::Recipe::from_name(name);
+        }
+    }
+    None
+}
+
 fn main() -> ExitCode {
-    let matches = Cli::command().get_matches();
+    let args: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    let matches = command_for(&args).get_matches_from(&args);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // `mnist train` keeps its command line in checkpoints, and --resume
     // needs to know which flags were given.

@@ -31,9 +31,11 @@ const PAGE: &str = include_str!("serve_page.html");
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// The model file (written by `mnist train --save`).
+    /// The model file (written by `mnist train --save`) [default: the robust
+    /// recipe's, models/robust.safetensors, made by `mnist train --recipe
+    /// robust --save models/robust.safetensors`].
     #[arg(long)]
-    model: PathBuf,
+    model: Option<PathBuf>,
     /// Port to listen on (0: any free port; the address is printed).
     #[arg(long, default_value_t = 8000)]
     port: u16,
@@ -42,6 +44,9 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
 }
+
+/// The model `serve` uses when none is given: the robust recipe's.
+pub const DEFAULT_MODEL: &str = "models/robust.safetensors";
 
 /// A drawing sent by the page.
 #[derive(Deserialize)]
@@ -57,12 +62,21 @@ struct Refusal(u16, String);
 
 /// Serves until killed, answering one request at a time.
 pub fn run(args: &ServeArgs) -> Result<()> {
-    let mut model = Model::load(&args.model)?;
+    let path = args.model.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_MODEL));
+    if args.model.is_none() && !path.exists() {
+        return Err(format!(
+            "no --model given, and the default model {DEFAULT_MODEL} is not there yet: make it with \
+             `mnist train --recipe robust --save {DEFAULT_MODEL}` (the model trained to read photos and \
+             drawings; about 10 minutes on two cores), or give --model FILE"
+        )
+        .into());
+    }
+    let mut model = Model::load(&path)?;
     let input = model.classifier.model.input_shape();
     if input.len() != mnist_io::IMAGE_PIXELS {
         return Err(format!(
             "{}: the model takes {:?}, not a 28x28 image",
-            args.model.display(),
+            path.display(),
             input.dims()
         )
         .into());
@@ -74,7 +88,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         .to_ip()
         .ok_or("the server listens on no IP address")?;
     // The first line of standard output: tests (and scripts) read the port here.
-    println!("Serving {} on http://{address}/ (Ctrl-C to stop)", args.model.display());
+    println!("Serving {} on http://{address}/ (Ctrl-C to stop)", path.display());
     for request in server.incoming_requests() {
         let answer = respond(&mut model, request);
         if let Err(e) = answer {

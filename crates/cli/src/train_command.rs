@@ -18,6 +18,12 @@ use store::{Checkpoint, Checkpointer};
 /// it (where the data is, what it writes, how it reports).
 #[derive(Args, Debug)]
 pub struct TrainArgs {
+    /// Start from a recipe, a run chosen by experiment for one purpose;
+    /// flags given beside it override its settings. robust: the tutorial's
+    /// CNN trained with augmentation to read photos and drawings (12,000
+    /// steps; the ladder's rung R).
+    #[arg(long, value_enum)]
+    recipe: Option<train::Recipe>,
     #[command(flatten)]
     run: RunSpec,
     /// End the run with an error (exit code 1) after the epoch (or report)

@@ -129,6 +129,24 @@ fn drawing() -> Value {
     json!({"width": 100, "height": 100, "pixels": pixels})
 }
 
+/// Without --model, serve takes the robust recipe's model; when it is not
+/// there, the error says the one command that makes it.
+#[test]
+fn without_a_model_serve_says_how_to_make_the_default_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mnist"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("mnist train --recipe robust --save models/robust.safetensors"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn bad_requests_get_a_4xx_and_the_server_goes_on() {
     let dir = tempfile::tempdir().unwrap();

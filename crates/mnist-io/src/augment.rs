@@ -7,7 +7,13 @@
 //! - Elastic distortion (Simard, Steinkraus & Platt 2003): a random
 //!   displacement field, uniform in [-1, 1] per pixel, smoothed by a Gaussian
 //!   of deviation `sigma` and scaled by `alpha`.
+//! - Stroke thickness: a grey-level dilation (thicker) or erosion (thinner)
+//!   by the 3x3 cross, blended in by a random share, as pens and the
+//!   scaling of a photo make strokes thicker or thinner than MNIST's.
+//! - Blur: a Gaussian of random deviation, as an unfocused photo.
 //! - Brightness and contrast: `(p - 0.5) c + 0.5 + b`, clamped to 0..1.
+//! - Noise: every pixel moved by a uniform amount, clamped to 0..1, as a
+//!   camera's sensor does.
 //! - Inversion: `1 - p`, with a probability.
 //! - Horizontal flip, with a probability. It exists for completeness but
 //!   hurts digits: they are not mirror-symmetric, so a flipped 2, 3, 4, 7 or
@@ -54,6 +60,14 @@ pub struct Augment {
     pub invert: f32,
     /// Probability of flipping an image left to right (see the module docs).
     pub flip: f32,
+    /// Probability of changing the strokes' thickness: dilated or eroded,
+    /// each half the time, by a share uniform in 0..1.
+    pub thickness: f32,
+    /// Blur: a Gaussian of deviation uniform in 0..this many pixels.
+    pub blur: f32,
+    /// Noise: per pixel, uniform in ± this times a per-image share uniform
+    /// in 0..1.
+    pub noise: f32,
 }
 
 impl Augment {
@@ -139,10 +153,25 @@ impl Augment {
                 }
             }
         }
+        if self.thickness > 0.0 && rng.random::<f32>() < self.thickness {
+            let (dilate, share) = (rng.random::<bool>(), rng.random::<f32>());
+            source.copy_from_slice(image);
+            thicken(source, image, dilate, share);
+        }
+        if self.blur > 0.0 {
+            let sigma = rng.random_range(0.0..=self.blur);
+            smooth(image, sigma);
+        }
         if brightness != 0.0 || contrast != 1.0 {
             image
                 .iter_mut()
                 .for_each(|p| *p = ((*p - 0.5) * contrast + 0.5 + brightness).clamp(0.0, 1.0));
+        }
+        if self.noise > 0.0 {
+            let amount = self.noise * rng.random::<f32>();
+            for p in image.iter_mut() {
+                *p = (*p + amount * rng.random_range(-1.0f32..=1.0)).clamp(0.0, 1.0);
+            }
         }
         if self.invert > 0.0 && rng.random::<f32>() < self.invert {
             image.iter_mut().for_each(|p| *p = 1.0 - *p);
@@ -168,6 +197,29 @@ fn bilinear(src: &[f32], x: f32, y: f32) -> f32 {
     let top = at(x0, y0) * (1.0 - fx) + at(x0 + 1.0, y0) * fx;
     let bottom = at(x0, y0 + 1.0) * (1.0 - fx) + at(x0 + 1.0, y0 + 1.0) * fx;
     (top * (1.0 - fy) + bottom * fy).clamp(0.0, 1.0)
+}
+
+/// `dst = src + share (morph(src) - src)`, where morph is the maximum
+/// (dilation) or minimum (erosion) over each pixel and its four neighbours,
+/// pixels outside the image being background (0).
+fn thicken(src: &[f32], dst: &mut [f32], dilate: bool, share: f32) {
+    let n = IMAGE_SIDE;
+    for y in 0..n {
+        for x in 0..n {
+            let at = |xi: usize, yi: usize| src[yi * n + xi];
+            let centre = at(x, y);
+            let neighbours = [
+                if x > 0 { at(x - 1, y) } else { 0.0 },
+                if x + 1 < n { at(x + 1, y) } else { 0.0 },
+                if y > 0 { at(x, y - 1) } else { 0.0 },
+                if y + 1 < n { at(x, y + 1) } else { 0.0 },
+            ];
+            let morph = neighbours
+                .into_iter()
+                .fold(centre, |acc, v| if dilate { acc.max(v) } else { acc.min(v) });
+            dst[y * n + x] = centre + share * (morph - centre);
+        }
+    }
 }
 
 /// Gaussian smoothing of a 28 x 28 field in place (separable, edges
@@ -236,6 +288,9 @@ mod tests {
             contrast: 0.2,
             invert: 0.5,
             flip: 0.5,
+            thickness: 0.5,
+            blur: 1.0,
+            noise: 0.1,
         }
     }
 
@@ -294,6 +349,9 @@ mod tests {
             Augment { contrast: 0.5, ..off },
             Augment { invert: 1.0, ..off },
             Augment { flip: 1.0, ..off },
+            Augment { thickness: 1.0, ..off },
+            Augment { blur: 1.5, ..off },
+            Augment { noise: 0.2, ..off },
         ];
         for aug in singles {
             let mut batch: Vec<f32> = (0..4).flat_map(|_| digit()).collect();
@@ -318,6 +376,26 @@ mod tests {
         };
         assert_eq!(run(1, 3), run(4, 3));
         assert_ne!(run(1, 3), run(1, 4));
+    }
+
+    /// Dilation thickens the strokes, erosion thins them, and a share of 0
+    /// changes nothing; blur keeps the ink but spreads it.
+    #[test]
+    fn thickness_and_blur_do_what_they_say() {
+        let d = digit();
+        let ink = |im: &[f32]| im.iter().sum::<f32>();
+        let mut out = vec![0.0; IMAGE_PIXELS];
+        thicken(&d, &mut out, true, 1.0);
+        assert!(ink(&out) > 1.5 * ink(&d));
+        thicken(&d, &mut out, false, 1.0);
+        assert!(ink(&out) < 0.5 * ink(&d));
+        thicken(&d, &mut out, true, 0.0);
+        assert_eq!(out, d);
+        let mut blurred = d.clone();
+        smooth(&mut blurred, 1.0);
+        assert!((ink(&blurred) - ink(&d)).abs() < 0.05 * ink(&d));
+        let lit = |im: &[f32]| im.iter().filter(|&&p| p > 0.01).count();
+        assert!(lit(&blurred) > 2 * lit(&d));
     }
 
     #[test]

@@ -11,7 +11,8 @@ use crate::augment::{Augment, Elastic};
 /// What the text form takes, for help texts and errors.
 pub const AUGMENT_HELP: &str = "Random transforms of each training batch, comma-separated: \
 rotate=DEG, shift=PX, scale=FRACTION, shear=DEG, elastic=ALPHA:SIGMA, brightness=B, contrast=C, \
-invert=PROB, flip=PROB (flipping hurts digits: see the docs); e.g. rotate=10,shift=2,elastic=34:4; \
+invert=PROB, flip=PROB (flipping hurts digits: see the docs), thickness=PROB, blur=SIGMA, noise=N; \
+e.g. rotate=10,shift=2,elastic=34:4; \
 none for nothing";
 
 impl FromStr for Augment {
@@ -62,6 +63,9 @@ impl FromStr for Augment {
                 "contrast" => aug.contrast = num(value)?,
                 "invert" => aug.invert = prob(value)?,
                 "flip" => aug.flip = prob(value)?,
+                "thickness" => aug.thickness = prob(value)?,
+                "blur" => aug.blur = num(value)?,
+                "noise" => aug.noise = num(value)?,
                 other => return Err(format!("{other:?} is not a transform; {AUGMENT_HELP}")),
             }
         }
@@ -93,6 +97,9 @@ impl fmt::Display for Augment {
             ("contrast", self.contrast),
             ("invert", self.invert),
             ("flip", self.flip),
+            ("thickness", self.thickness),
+            ("blur", self.blur),
+            ("noise", self.noise),
         ] {
             if value != 0.0 {
                 items.push(format!("{key}={value}"));
@@ -133,6 +140,7 @@ mod tests {
             "none",
             "rotate=15,shift=2,scale=0.1,shear=10,elastic=34:4",
             "rotate=0.3,brightness=0.1,contrast=0.25,invert=0.5,flip=0.01",
+            "shift=1,thickness=0.5,blur=0.8,noise=0.1",
         ] {
             let a: Augment = text.parse().unwrap();
             assert_eq!(a.to_string(), text);

@@ -102,7 +102,8 @@ pub struct FitConfig {
     /// Random transforms of each training batch, comma-separated: rotate=DEG,
     /// shift=PX, scale=FRACTION, shear=DEG, elastic=ALPHA:SIGMA (Simard et al.
     /// use 34:4), brightness=B, contrast=C, invert=PROB, flip=PROB (flipping
-    /// hurts digits); none for nothing.
+    /// hurts digits), thickness=PROB (strokes dilated or eroded), blur=SIGMA,
+    /// noise=N; none for nothing.
     #[cfg_attr(feature = "clap", arg(long, default_value = "none"))]
     #[serde(with = "crate::text")]
     pub augment: Augment,

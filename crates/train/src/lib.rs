@@ -30,6 +30,7 @@ mod fit;
 pub mod memory;
 mod model;
 mod optimizer;
+pub mod recipe;
 mod run;
 mod step;
 mod text;
@@ -41,6 +42,7 @@ pub use fit::{
 };
 pub use model::{ActivationKind, DropoutKindArg, InitKind, ModelKind, ModelSpec, OutputKind};
 pub use optimizer::{CorrectionKind, OptimizerKind, OptimizerSpec};
+pub use recipe::Recipe;
 pub use run::{Run, RunSpec};
 pub use step::{clip_gradients, train_step, update};
 

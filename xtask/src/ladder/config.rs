@@ -196,6 +196,28 @@ mod tests {
         Ladder::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../ladder.toml"))).unwrap()
     }
 
+    /// `mnist train --recipe NAME` and its rung run the same settings:
+    /// the recipe's run specification is the rung's, field for field.
+    #[test]
+    fn every_recipe_is_a_rung_with_the_same_settings() {
+        let ladder = ladder();
+        for recipe in train::Recipe::ALL {
+            let id = recipe.rung();
+            let rung = ladder
+                .rungs
+                .iter()
+                .find(|r| r.id == id)
+                .unwrap_or_else(|| panic!("no rung {id}"));
+            let spec = recipe.spec().unwrap();
+            assert_eq!(
+                serde_json::to_value(&spec).unwrap(),
+                serde_json::to_value(&rung.run).unwrap(),
+                "recipe {} and rung {id} differ",
+                recipe.name()
+            );
+        }
+    }
+
     #[test]
     fn every_rung_of_ladder_md_is_in_ladder_toml() {
         let ladder = ladder();
