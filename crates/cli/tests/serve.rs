@@ -365,25 +365,51 @@ fn digits_drawn_in_a_real_browser_are_recognised() {
         port: driver_port,
         session,
     };
+    // A phone's viewport (390 x 844 CSS pixels, as an iPhone 12's): the pad
+    // fits on the screen and is drawn on by touch.
+    browser.call("POST", "/window/rect", json!({"width": 390, "height": 844}));
     browser.call("POST", "/url", json!({"url": format!("http://127.0.0.1:{port}/")}));
+    let fits = browser.script(
+        "const r = document.getElementById('pad').getBoundingClientRect(); \
+         return [window.innerWidth, r.left, r.right, r.width, r.height];",
+    );
+    let [inner, left, right, width, height] = [0, 1, 2, 3, 4].map(|i| fits[i].as_f64().unwrap());
+    assert!(inner <= 400.0, "the window is not phone-sized: {fits}");
+    assert!(left >= 0.0 && right <= inner, "the pad does not fit the screen: {fits}");
+    assert!(
+        (width - height).abs() < 1.0 && width >= 200.0,
+        "the pad is not a square that can be drawn on: {fits}"
+    );
     let pad = browser.call("POST", "/element", json!({"using": "css selector", "value": "#pad"}));
     let clear = browser.call("POST", "/element", json!({"using": "css selector", "value": "#clear"}));
+    let undo = browser.call("POST", "/element", json!({"using": "css selector", "value": "#undo"}));
+    let preview_ink = || {
+        browser
+            .script(
+                "const d = document.getElementById('seen').getContext('2d').getImageData(0, 0, 28, 28).data; \
+                 let s = 0; for (let i = 0; i < d.length; i += 4) s += d[i]; return s;",
+            )
+            .as_f64()
+            .unwrap()
+    };
 
-    // A one, a seven and a zero, drawn as a person would, large and off
-    // centre, with the mouse or a finger.
-    let digits: [Drawn; 3] = [
+    // A one, a seven, a nine and a zero, drawn as a person would, large and
+    // off centre, with the mouse or a finger.
+    let ring = |cx: f64, cy: f64, rx: f64, ry: f64, from: f64| -> Vec<(f64, f64)> {
+        (0..=36)
+            .map(|i| {
+                let a = from + i as f64 * std::f64::consts::TAU / 36.0;
+                (cx + rx * a.sin(), cy - ry * a.cos())
+            })
+            .collect()
+    };
+    let mut nine = ring(140.0, 90.0, 45.0, 45.0, std::f64::consts::FRAC_PI_2);
+    nine.extend(stroke(&[(185.0, 90.0), (175.0, 250.0)]));
+    let digits: [Drawn; 4] = [
         ("1", "mouse", stroke(&[(150.0, 40.0), (140.0, 240.0)])),
         ("7", "touch", stroke(&[(70.0, 50.0), (200.0, 50.0), (120.0, 250.0)])),
-        (
-            "0",
-            "mouse",
-            (0..=36)
-                .map(|i| {
-                    let a = i as f64 * std::f64::consts::TAU / 36.0;
-                    (130.0 + 60.0 * a.sin(), 145.0 - 95.0 * a.cos())
-                })
-                .collect(),
-        ),
+        ("9", "touch", nine),
+        ("0", "mouse", ring(130.0, 145.0, 60.0, 95.0, 0.0)),
     ];
     let mut shots = Vec::new();
     for (expected, pointer, points) in &digits {
@@ -395,16 +421,23 @@ fn digits_drawn_in_a_real_browser_are_recognised() {
         assert!((sum - 1.0).abs() < 0.01, "the ten probabilities add up to {sum}");
         assert_eq!(&digit, expected, "drew a {expected}, the page says {digit}");
         // The preview shows the image the network saw: some ink in it.
-        let ink = browser.script(
-            "const d = document.getElementById('seen').getContext('2d').getImageData(0, 0, 28, 28).data; \
-             let s = 0; for (let i = 0; i < d.length; i += 4) s += d[i]; return s;",
-        );
-        assert!(
-            ink.as_f64().unwrap() > 255.0 * 20.0,
-            "the 28x28 preview is empty: {ink}"
-        );
+        let ink = preview_ink();
+        assert!(ink > 255.0 * 20.0, "the 28x28 preview is empty: {ink}");
         shots.push(browser.call("GET", "/screenshot", json!(null)));
+
+        // A stray stroke, then undo: the page is back to the digit alone.
+        browser.draw(&pad, pointer, &stroke(&[(20.0, 265.0), (260.0, 265.0)]));
+        browser.answer();
+        assert_ne!(preview_ink(), ink, "the stray stroke did not reach the preview");
+        browser.call("POST", &format!("/element/{}/click", element_id(&undo)), json!({}));
+        let (again, _) = browser.answer();
+        assert_eq!(&again, expected, "after undo the page says {again}");
+        assert_eq!(preview_ink(), ink, "undo did not give back the digit as it was");
     }
+    // Undoing the last stroke empties the page.
+    browser.call("POST", &format!("/element/{}/click", element_id(&undo)), json!({}));
+    let shown = browser.script("return document.getElementById('digit').textContent;");
+    assert_eq!(shown, json!(""), "undoing every stroke left a digit shown");
     let folder = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     for (shot, (digit, _, _)) in shots.iter().zip(&digits) {
         let path = folder.join(format!("serve-{digit}.png"));
