@@ -5,7 +5,10 @@
 //! ReLU) at batch 100.
 //!
 //! `cargo run --release -p benches --example step_layers -- cnn|mlp [steps]`
-//! (`RAYON_NUM_THREADS=1` for one thread).
+//! (`RAYON_NUM_THREADS=1` for one thread), or any network as `mnist train
+//! --arch` writes it, on 28x28x1 images (784 inputs when it begins with a
+//! dense layer), with Xavier weights:
+//! `step_layers arch "conv2d(16,3) batchnorm relu maxpool(2) flatten dense(10)" BATCH [steps]`.
 
 use std::time::Instant;
 
@@ -17,15 +20,31 @@ use tensor::Tensor;
 fn main() {
     kernels::denormals::flush_denormals();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (mut layers, x) = match args.first().map(String::as_str) {
-        Some("cnn") | None => (cnn_layers(1), pixels(&[CNN_BATCH, 28, 28, 1])),
-        Some("mlp") => (mlp_layers(1), pixels(&[MLP_BATCH, 784])),
-        Some(other) => {
-            eprintln!("step_layers: {other:?} is not a network: use cnn or mlp");
-            std::process::exit(2);
-        }
+    let fail = |why: String| -> ! {
+        eprintln!("step_layers: {why}");
+        std::process::exit(2);
     };
-    let steps: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(60);
+    let (mut layers, x, rest) = match args.first().map(String::as_str) {
+        Some("cnn") | None => (cnn_layers(1), pixels(&[CNN_BATCH, 28, 28, 1]), 1),
+        Some("mlp") => (mlp_layers(1), pixels(&[MLP_BATCH, 784]), 1),
+        Some("arch") => {
+            let (Some(text), Some(batch)) = (args.get(1), args.get(2).and_then(|b| b.parse::<usize>().ok())) else {
+                fail("arch wants the network's text and a batch size".into())
+            };
+            let specs = nn::layer_spec::parse(text, &nn::Init::XavierUniform, &nn::Init::Zeros)
+                .unwrap_or_else(|e| fail(e.to_string()));
+            let dense_first = matches!(specs.first(), Some(nn::LayerSpec::Dense { .. }));
+            let input: &[usize] = if dense_first { &[784] } else { &[28, 28, 1] };
+            let mut rng = <rand_xoshiro::Xoshiro256PlusPlus as rand::SeedableRng>::seed_from_u64(1);
+            let net = nn::Builder::with_layers(tensor::Shape::new(input), specs)
+                .build(&mut rng)
+                .unwrap_or_else(|e| fail(e.to_string()));
+            let shape: Vec<usize> = std::iter::once(batch).chain(input.iter().copied()).collect();
+            (net.into_layers(), pixels(&shape), 3)
+        }
+        Some(other) => fail(format!("{other:?} is not a network: use cnn, mlp or arch")),
+    };
+    let steps: usize = args.get(rest).and_then(|s| s.parse().ok()).unwrap_or(60);
     let n = layers.len();
     let mut outs: Vec<Tensor> = (0..n).map(|_| Tensor::default()).collect();
     let mut grads: Vec<Tensor> = (0..n + 1).map(|_| Tensor::default()).collect();

@@ -57,6 +57,11 @@ impl Sequential {
         Ok(self)
     }
 
+    /// The layers, taken out (e.g. to time each one alone).
+    pub fn into_layers(self) -> Vec<Box<dyn Layer>> {
+        self.layers
+    }
+
     /// Per-example input shape.
     pub fn input_shape(&self) -> &Shape {
         &self.input_shape
