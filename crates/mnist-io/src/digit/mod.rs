@@ -343,6 +343,55 @@ mod tests {
         assert!(upright.abs() < 0.05, "{upright}");
     }
 
+    /// A digit whose stroke runs off the top and left edges of the picture
+    /// (a photo cropped tight) is still found, scaled and centred. (A
+    /// stroke wider than a block of the paper-shade grid, an eighth of the
+    /// picture, is not: ink over four fifths of a block is taken for the
+    /// paper; docs/handwriting.md.)
+    #[test]
+    fn a_digit_touching_the_border_is_kept() {
+        let mut img = GrayImage::from_pixel(120, 160, L([250u8]));
+        for y in 0..100 {
+            for x in 0..8 {
+                img.put_pixel(x, y, L([15]));
+            }
+        }
+        let (x0, x1, y0, y1) = bounds(&to_mnist(&DynamicImage::ImageLuma8(img)).unwrap());
+        assert_eq!(y1 - y0 + 1, 20, "{:?}", (x0, x1, y0, y1));
+        assert!(((y0 + y1) as f32 / 2.0 - 13.5).abs() <= 0.5);
+        assert!(((x0 + x1) as f32 / 2.0 - 13.5).abs() <= 0.5);
+    }
+
+    /// Faint grid lines across the sheet (squared paper) do not move or
+    /// shrink the digit.
+    #[test]
+    fn grid_paper_lines_are_not_the_digit() {
+        let DynamicImage::ImageLuma8(mut img) = bar(true) else {
+            unreachable!()
+        };
+        for i in (0..300).step_by(15) {
+            for t in 0..200 {
+                img.put_pixel(i, t, L([205]));
+                if i < 200 {
+                    img.put_pixel(t, i, L([205]));
+                }
+            }
+        }
+        let (on_grid, plain) = (
+            bounds(&to_mnist(&DynamicImage::ImageLuma8(img)).unwrap()),
+            bounds(&to_mnist(&bar(true)).unwrap()),
+        );
+        // The same size; the lines' faint ink may move it by a pixel.
+        assert_eq!(
+            (on_grid.1 - on_grid.0, on_grid.3 - on_grid.2),
+            (plain.1 - plain.0, plain.3 - plain.2)
+        );
+        assert!(
+            on_grid.0.abs_diff(plain.0) <= 1 && on_grid.2.abs_diff(plain.2) <= 1,
+            "{on_grid:?} {plain:?}"
+        );
+    }
+
     #[test]
     fn dark_on_light_and_light_on_dark_give_the_same_digit() {
         assert_eq!(to_mnist(&bar(true)).unwrap(), to_mnist(&bar(false)).unwrap());
