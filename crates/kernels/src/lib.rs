@@ -12,6 +12,7 @@
 //! - [`activation`]: ReLU and sigmoid, forward and backward.
 //! - [`softmax`]: softmax with cross-entropy, forward and backward.
 //! - [`vector`]: bias add, column sums, scaling.
+//! - [`normalize`]: batch normalisation's statistics and passes, per feature.
 //! - [`wide`] and [`wide_fn!`]: element-wise loops compiled for AVX2 where the kernel in use has it.
 //! - [`math`]: our own exp, ln, tanh, sigmoid, sin/cos (the same bits on every CPU).
 //! - [`denormals`]: flush-to-zero for the threads that train.
@@ -29,6 +30,7 @@ pub mod gemm;
 pub mod isa;
 pub mod math;
 pub mod matrix;
+pub mod normalize;
 pub mod peak;
 pub mod pool;
 pub mod reproducibility;

@@ -17,6 +17,7 @@
 //!   dgamma = Σ dy xhat, dbeta = Σ dy,
 //!   dx = (N dxhat - Σ dxhat - xhat Σ (dxhat xhat)) / (N sqrt(var + eps)).
 
+use kernels::normalize;
 use tensor::{Shape, Tensor};
 
 use crate::{Layer, Mode, ParamMut};
@@ -91,16 +92,9 @@ impl Layer for BatchNorm {
                 // that the gradient check (and long training) would notice.
                 let mut mean = vec![0.0f64; d];
                 let mut var = vec![0.0f64; d];
-                for row in input.data().chunks_exact(d) {
-                    mean.iter_mut().zip(row).for_each(|(m, &x)| *m += x as f64);
-                }
+                normalize::add_columns(input.data(), &mut mean);
                 mean.iter_mut().for_each(|m| *m /= n as f64);
-                for row in input.data().chunks_exact(d) {
-                    var.iter_mut().zip(row).zip(&mean).for_each(|((v, &x), &m)| {
-                        let d = x as f64 - m;
-                        *v += d * d;
-                    });
-                }
+                normalize::add_squared_deviations(input.data(), &mean, &mut var);
                 var.iter_mut().for_each(|v| *v /= n as f64);
                 for j in 0..d {
                     self.inv_std[j] = (1.0 / (var[j] + self.epsilon as f64).sqrt()) as f32;
@@ -109,26 +103,23 @@ impl Layer for BatchNorm {
                     self.running_var[j] = m * self.running_var[j] + (1.0 - m) * var[j] as f32;
                 }
                 self.xhat.set_dims(input.shape().dims());
-                for ((xh, y), x) in self
-                    .xhat
-                    .data_mut()
-                    .chunks_exact_mut(d)
-                    .zip(output.data_mut().chunks_exact_mut(d))
-                    .zip(input.data().chunks_exact(d))
-                {
-                    for j in 0..d {
-                        xh[j] = ((x[j] as f64 - mean[j]) as f32) * self.inv_std[j];
-                        y[j] = gamma[j] * xh[j] + beta[j];
-                    }
-                }
+                normalize::normalize(
+                    input.data(),
+                    &mean,
+                    &self.inv_std,
+                    gamma,
+                    beta,
+                    self.xhat.data_mut(),
+                    output.data_mut(),
+                );
             }
             Mode::Eval => {
-                for (y, x) in output.data_mut().chunks_exact_mut(d).zip(input.data().chunks_exact(d)) {
-                    for j in 0..d {
-                        let inv = 1.0 / (self.running_var[j] + self.epsilon).sqrt();
-                        y[j] = gamma[j] * (x[j] - self.running_mean[j]) * inv + beta[j];
-                    }
-                }
+                let inv: Vec<f32> = self
+                    .running_var
+                    .iter()
+                    .map(|&v| 1.0 / (v + self.epsilon).sqrt())
+                    .collect();
+                normalize::normalize_with(input.data(), &self.running_mean, &inv, gamma, beta, output.data_mut());
             }
         }
     }
@@ -141,30 +132,20 @@ impl Layer for BatchNorm {
         let (dgamma, dbeta) = (self.gamma_grad.data_mut(), self.beta_grad.data_mut());
         dgamma.fill(0.0);
         dbeta.fill(0.0);
-        for (dy, xh) in grad_output.data().chunks_exact(d).zip(self.xhat.data().chunks_exact(d)) {
-            for j in 0..d {
-                dgamma[j] += dy[j] * xh[j];
-                dbeta[j] += dy[j];
-                let dxh = (dy[j] * gamma[j]) as f64;
-                sum_dxhat[j] += dxh;
-                sum_dxhat_xhat[j] += dxh * xh[j] as f64;
-            }
-        }
+        let (dy, xhat) = (grad_output.data(), self.xhat.data());
+        normalize::backward_sums(dy, xhat, gamma, dgamma, dbeta, &mut sum_dxhat, &mut sum_dxhat_xhat);
         if let Some(dx) = grad_input {
             dx.set_dims(input.shape().dims());
-            let nf = n as f64;
-            for ((dx, dy), xh) in dx
-                .data_mut()
-                .chunks_exact_mut(d)
-                .zip(grad_output.data().chunks_exact(d))
-                .zip(self.xhat.data().chunks_exact(d))
-            {
-                for j in 0..d {
-                    let dxh = (dy[j] * gamma[j]) as f64;
-                    let v = (nf * dxh - sum_dxhat[j] - xh[j] as f64 * sum_dxhat_xhat[j]) / nf;
-                    dx[j] = (v * self.inv_std[j] as f64) as f32;
-                }
-            }
+            normalize::backward_input(
+                dy,
+                xhat,
+                gamma,
+                &sum_dxhat,
+                &sum_dxhat_xhat,
+                &self.inv_std,
+                n as f64,
+                dx.data_mut(),
+            );
         }
     }
 
