@@ -54,17 +54,17 @@ enum Command {
 
 /// The command, with the defaults of `mnist train` set by `--recipe` when
 /// the command line names one (so that flags given beside it still win).
-fn command_for(args: &[String]) -> clap::Command {
+fn command_for(args: &[String]) -> Result<clap::Command, clap::Error> {
     let command = Cli::command();
     let Some(recipe) = recipe_named(args) else {
-        return command;
+        return Ok(command);
     };
-    command.mut_subcommand("train", |mut train| {
-        for &(id, value) in recipe.settings() {
-            train = train.mut_arg(id, |arg| arg.default_value(value));
-        }
-        train
-    })
+    let train = command
+        .find_subcommand("train")
+        .expect("mnist has a train command")
+        .clone();
+    let train = recipe.as_defaults(train)?;
+    Ok(command.mut_subcommand("train", |_| train))
 }
 
 /// The recipe `mnist train --recipe NAME` (or `--recipe=NAME`) names, if
@@ -87,16 +87,13 @@ fn recipe_named(args: &[String]) -> Option<train::Recipe> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
-    let matches = command_for(&args).get_matches_from(&args);
+    let matches = command_for(&args).unwrap_or_else(|e| e.exit()).get_matches_from(&args);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // `mnist train` keeps its command line in checkpoints, and --resume
     // needs to know which flags were given.
     let (arguments, given): (Vec<String>, Vec<String>) = match matches.subcommand() {
         Some(("train", m)) => (
-            std::env::args_os()
-                .skip(2)
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect(),
+            args.iter().skip(2).cloned().collect(),
             m.ids()
                 .filter(|id| m.value_source(id.as_str()) == Some(ValueSource::CommandLine))
                 .map(|id| id.to_string())

@@ -51,12 +51,14 @@ crate::wide_fn! {
 }
 
 crate::wide_fn! {
-    /// Evaluation: `y = gamma (x - mean) inv_std + beta`, row by row.
-    pub fn normalize_with(x: &[f32], mean: &[f32], inv_std: &[f32], gamma: &[f32], beta: &[f32], y: &mut [f32]) {
+    /// Evaluation with the running statistics: `y = gamma (x - mean) / sqrt(var
+    /// + epsilon) + beta`, row by row (the reciprocal taken first).
+    pub fn normalize_with(x: &[f32], mean: &[f32], var: &[f32], epsilon: f32, gamma: &[f32], beta: &[f32], y: &mut [f32]) {
         let d = mean.len();
         for (y, x) in y.chunks_exact_mut(d).zip(x.chunks_exact(d)) {
-            let per_feature = mean.iter().zip(inv_std).zip(gamma.iter().zip(beta));
-            for ((y, &x), ((&m, &inv), (&g, &b))) in y.iter_mut().zip(x).zip(per_feature) {
+            let per_feature = mean.iter().zip(var).zip(gamma.iter().zip(beta));
+            for ((y, &x), ((&m, &v), (&g, &b))) in y.iter_mut().zip(x).zip(per_feature) {
+                let inv = 1.0 / (v + epsilon).sqrt();
                 *y = g * (x - m) * inv + b;
             }
         }
@@ -167,7 +169,8 @@ mod tests {
             normalize(&x, &mean, &inv, &gamma, &beta, &mut xhat, &mut y);
             let mut y_eval = vec![0.0; rows * d];
             let mean32: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
-            normalize_with(&x, &mean32, &inv, &gamma, &beta, &mut y_eval);
+            let var32: Vec<f32> = var.iter().map(|&v| (v / n) as f32).collect();
+            normalize_with(&x, &mean32, &var32, 1e-5, &gamma, &beta, &mut y_eval);
             let (mut dg, mut db) = (vec![0.0f32; d], vec![0.0f32; d]);
             let (mut sd, mut sdx) = (vec![0.0f64; d], vec![0.0f64; d]);
             backward_sums(&dy, &xhat, &gamma, &mut dg, &mut db, &mut sd, &mut sdx);
@@ -182,7 +185,8 @@ mod tests {
                     let xh = ((x[k] as f64 - mean[j]) as f32) * inv[j];
                     assert_eq!(xhat[k].to_bits(), xh.to_bits());
                     assert_eq!(y[k].to_bits(), (gamma[j] * xh + beta[j]).to_bits());
-                    let e = gamma[j] * (x[k] - mean32[j]) * inv[j] + beta[j];
+                    let inv_eval = 1.0 / (var32[j] + 1e-5).sqrt();
+                    let e = gamma[j] * (x[k] - mean32[j]) * inv_eval + beta[j];
                     assert_eq!(y_eval[k].to_bits(), e.to_bits());
                     wdg[j] += dy[k] * xh;
                     wdb[j] += dy[k];

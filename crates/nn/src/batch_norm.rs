@@ -114,12 +114,15 @@ impl Layer for BatchNorm {
                 );
             }
             Mode::Eval => {
-                let inv: Vec<f32> = self
-                    .running_var
-                    .iter()
-                    .map(|&v| 1.0 / (v + self.epsilon).sqrt())
-                    .collect();
-                normalize::normalize_with(input.data(), &self.running_mean, &inv, gamma, beta, output.data_mut());
+                normalize::normalize_with(
+                    input.data(),
+                    &self.running_mean,
+                    &self.running_var,
+                    self.epsilon,
+                    gamma,
+                    beta,
+                    output.data_mut(),
+                );
             }
         }
     }

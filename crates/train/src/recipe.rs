@@ -42,6 +42,27 @@ impl Recipe {
         Recipe::ALL.into_iter().find(|r| r.name() == name)
     }
 
+    /// `command` (one that has `RunSpec`'s flags, such as `mnist train`)
+    /// with the recipe's settings as its defaults, so that flags given on a
+    /// command line still win.
+    ///
+    /// # Errors
+    /// If a setting is not one of the command's arguments (a test of every
+    /// recipe guards against it).
+    #[cfg(feature = "clap")]
+    pub fn as_defaults(self, mut command: clap::Command) -> Result<clap::Command, clap::Error> {
+        for &(id, value) in self.settings() {
+            if command.get_arguments().all(|a| a.get_id() != id) {
+                return Err(clap::Error::raw(
+                    clap::error::ErrorKind::UnknownArgument,
+                    format!("recipe {}: {id} is not a setting of a run", self.name()),
+                ));
+            }
+            command = command.mut_arg(id, |arg| arg.default_value(value));
+        }
+        Ok(command)
+    }
+
     /// The run specification the recipe makes: its settings read as
     /// `mnist train`'s flags would read them, every other setting at its
     /// default.
@@ -52,16 +73,7 @@ impl Recipe {
     #[cfg(feature = "clap")]
     pub fn spec(self) -> Result<crate::RunSpec, clap::Error> {
         use clap::{Args, FromArgMatches};
-        let mut command = crate::RunSpec::augment_args(clap::Command::new(self.name()));
-        for &(id, value) in self.settings() {
-            if command.get_arguments().all(|a| a.get_id() != id) {
-                return Err(clap::Error::raw(
-                    clap::error::ErrorKind::UnknownArgument,
-                    format!("recipe {}: {id} is not a setting of a run", self.name()),
-                ));
-            }
-            command = command.mut_arg(id, |arg| arg.default_value(value));
-        }
+        let command = self.as_defaults(crate::RunSpec::augment_args(clap::Command::new(self.name())))?;
         let matches = command.try_get_matches_from([self.name()])?;
         crate::RunSpec::from_arg_matches(&matches)
     }

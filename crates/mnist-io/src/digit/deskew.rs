@@ -6,34 +6,33 @@
 /// The slant `mu11 / mu02` of the pixels of `ink` (`width` a row) over
 /// `threshold` (so that faint noise spread over a photo does not count):
 /// sideways pixels per pixel down. 0 for no ink or a single row.
+#[cfg(test)]
 pub(super) fn slant(ink: &[f32], width: usize, threshold: f32) -> f32 {
-    let (cx, cy, mass) = centre(ink, width, threshold);
-    if mass <= 0.0 {
-        return 0.0;
+    moments(ink, width, threshold).map_or(0.0, |(_, slant)| slant)
+}
+
+/// The row of the centre of mass of the pixels over `threshold`, and their
+/// slant; `None` without such pixels.
+fn moments(ink: &[f32], width: usize, threshold: f32) -> Option<(f64, f32)> {
+    let inked = || ink.iter().enumerate().filter(|(_, v)| **v > threshold);
+    let (mut mass, mut mx, mut my) = (0.0f64, 0.0f64, 0.0f64);
+    for (i, &v) in inked() {
+        mass += v as f64;
+        mx += (i % width) as f64 * v as f64;
+        my += (i / width) as f64 * v as f64;
     }
+    if mass <= 0.0 {
+        return None;
+    }
+    let (cx, cy) = (mx / mass, my / mass);
     let (mut mu11, mut mu02) = (0.0f64, 0.0f64);
-    for (i, &v) in ink.iter().enumerate().filter(|(_, v)| **v > threshold) {
+    for (i, &v) in inked() {
         let (dx, dy) = ((i % width) as f64 - cx, (i / width) as f64 - cy);
         mu11 += dx * dy * v as f64;
         mu02 += dy * dy * v as f64;
     }
-    if mu02 <= 0.0 { 0.0 } else { (mu11 / mu02) as f32 }
-}
-
-/// The centre of mass (x, y) of the pixels over `threshold`, and their mass.
-fn centre(ink: &[f32], width: usize, threshold: f32) -> (f64, f64, f64) {
-    let (mut mass, mut mx, mut my) = (0.0f64, 0.0f64, 0.0f64);
-    for (i, &v) in ink.iter().enumerate().filter(|(_, v)| **v > threshold) {
-        let (x, y) = ((i % width) as f64, (i / width) as f64);
-        mass += v as f64;
-        mx += x * v as f64;
-        my += y * v as f64;
-    }
-    if mass <= 0.0 {
-        (0.0, 0.0, 0.0)
-    } else {
-        (mx / mass, my / mass, mass)
-    }
+    let slant = if mu02 <= 0.0 { 0.0 } else { (mu11 / mu02) as f32 };
+    Some((cy, slant))
 }
 
 /// `ink` with row `y` moved by `-slant * (y - centre)` (slant and centre of
@@ -43,11 +42,13 @@ fn centre(ink: &[f32], width: usize, threshold: f32) -> (f64, f64, f64) {
 /// a blot is not smeared.
 pub(super) fn deskew(ink: &[f32], width: usize, threshold: f32) -> (Vec<f32>, usize) {
     let height = ink.len() / width;
-    let slant = slant(ink, width, threshold).clamp(-1.0, 1.0);
+    let Some((centre, slant)) = moments(ink, width, threshold) else {
+        return (ink.to_vec(), width);
+    };
+    let (centre, slant) = (centre as f32, slant.clamp(-1.0, 1.0));
     if slant == 0.0 || height == 0 {
         return (ink.to_vec(), width);
     }
-    let centre = centre(ink, width, threshold).1 as f32;
     let reach = (0..height)
         .map(|y| (slant * (y as f32 - centre)).abs())
         .fold(0.0f32, f32::max);
