@@ -118,6 +118,7 @@ pub fn mlp_epoch(
         optimizer,
         rng,
         batch,
+        &mut || None,
         &mut |_, _| {},
     )?;
     Ok(start.elapsed().as_secs_f64())

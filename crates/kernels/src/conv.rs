@@ -128,7 +128,7 @@ impl ConvGeometry {
     /// The input row and column under window position (oy, ox) at kernel
     /// offset (ky, kx), or `None` in the padding.
     #[inline]
-    fn source(&self, oy: usize, ox: usize, ky: usize, kx: usize) -> Option<(usize, usize)> {
+    pub(crate) fn source(&self, oy: usize, ox: usize, ky: usize, kx: usize) -> Option<(usize, usize)> {
         let y = (oy * self.stride + ky).checked_sub(self.pad_top)?;
         let x = (ox * self.stride + kx).checked_sub(self.pad_left)?;
         (y < self.height && x < self.width).then_some((y, x))

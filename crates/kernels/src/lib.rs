@@ -8,6 +8,7 @@
 //!   [`matrix`] views (transposed, or a block of a wider matrix).
 //! - [`isa`]: the instruction sets, and the one this process runs.
 //! - [`conv`]: im2col and col2im for convolution by GEMM (NHWC).
+//! - [`conv_direct`]: convolution of images with few channels, without im2col (the same bits).
 //! - [`pool`]: max pooling, forward and backward.
 //! - [`activation`]: ReLU and sigmoid, forward and backward.
 //! - [`softmax`]: softmax with cross-entropy, forward and backward.
@@ -25,6 +26,7 @@
 pub mod activation;
 pub mod cache;
 pub mod conv;
+pub mod conv_direct;
 pub mod denormals;
 pub mod gemm;
 pub mod isa;

@@ -13,13 +13,32 @@ crate::wide_fn! {
     }
 }
 
+/// The widest rows [`sum_rows`] sums in registers.
+const NARROW_SUM: usize = 64;
+
 crate::wide_fn! {
     /// `out[j] = sum over rows of x[row][j]`: the gradient of a bias added to
     /// every row. Overwrites `out`.
     pub fn sum_rows(x: &[f32], out: &mut [f32]) {
         assert_eq!(x.len() % out.len().max(1), 0);
+        let n = out.len();
+        if n <= NARROW_SUM {
+            // Few columns (a convolution's filters) and many rows: the sums
+            // in registers, 16 columns at a time, each still in row order.
+            for c0 in (0..n).step_by(16) {
+                let nc = 16.min(n - c0);
+                let mut acc = [0.0f32; 16];
+                for row in x.chunks_exact(n) {
+                    let mut v = [0.0f32; 16];
+                    v[..nc].copy_from_slice(&row[c0..c0 + nc]);
+                    acc.iter_mut().zip(&v).for_each(|(a, &v)| *a += v);
+                }
+                out[c0..c0 + nc].copy_from_slice(&acc[..nc]);
+            }
+            return;
+        }
         out.fill(0.0);
-        for row in x.chunks_exact(out.len()) {
+        for row in x.chunks_exact(n) {
             for (o, &xi) in out.iter_mut().zip(row) {
                 *o += xi;
             }
@@ -50,5 +69,30 @@ mod tests {
         assert_eq!(s, [24.0, 46.0]);
         broadcast_rows(&mut x, &[7.0, 8.0]);
         assert_eq!(x, [7.0, 8.0, 7.0, 8.0]);
+    }
+
+    /// The column sums in registers have the bits of the plain loop, for
+    /// widths on both sides of 16 and of the register path's limit.
+    #[test]
+    fn column_sums_in_registers_match_the_plain_loop() {
+        let mut state = 12345u32;
+        for n in [1, 10, 16, 17, 40, 64, 65, 100] {
+            let x: Vec<f32> = (0..n * 1000)
+                .map(|_| {
+                    state = state.wrapping_mul(1664525).wrapping_add(1013904223);
+                    (state >> 8) as f32 / (1 << 24) as f32 - 0.5
+                })
+                .collect();
+            let mut want = vec![0.0f32; n];
+            for row in x.chunks_exact(n) {
+                want.iter_mut().zip(row).for_each(|(o, &v)| *o += v);
+            }
+            let mut got = vec![f32::NAN; n];
+            sum_rows(&x, &mut got);
+            assert!(
+                got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{n} columns"
+            );
+        }
     }
 }

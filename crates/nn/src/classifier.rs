@@ -28,6 +28,10 @@ pub struct Classifier {
     /// every weight matrix (not biases, not batch norm's gamma and beta) is
     /// added to the loss, and `λ W` to each weight's gradient. 0: none.
     pub weight_decay: f32,
+    /// Label smoothing ε of the training loss (softmax heads): targets `1 -
+    /// ε` on the label plus `ε / classes` on every class. Evaluation
+    /// measures the plain loss. 0: none.
+    pub label_smoothing: f32,
     head: Head,
     grad_logits: Tensor,
     predictions: Vec<u8>,
@@ -39,6 +43,7 @@ impl Classifier {
         Self {
             model,
             weight_decay: 0.0,
+            label_smoothing: 0.0,
             head: Head::Softmax(SoftmaxCrossEntropy::new()),
             grad_logits: Tensor::default(),
             predictions: Vec::new(),
@@ -102,6 +107,9 @@ impl Classifier {
     /// batch's mean loss, the decay's penalty included.
     pub fn compute_gradients(&mut self, x: &Tensor, labels: &[u8]) -> Result<f32, NnError> {
         let logits = self.model.forward(x, Mode::Train)?;
+        if let Head::Softmax(head) = &mut self.head {
+            head.smoothing = self.label_smoothing;
+        }
         let mut loss = Self::loss_forward(&mut self.head, logits, labels, &mut self.predictions)?;
         match &self.head {
             Head::Softmax(head) => head.backward(labels, &mut self.grad_logits),
@@ -133,6 +141,9 @@ impl Classifier {
     /// Mean loss and the number of correct predictions on the batch `x`.
     pub fn evaluate(&mut self, x: &Tensor, labels: &[u8]) -> Result<(f32, usize), NnError> {
         let logits = self.model.forward(x, Mode::Eval)?;
+        if let Head::Softmax(head) = &mut self.head {
+            head.smoothing = 0.0;
+        }
         let loss = Self::loss_forward(&mut self.head, logits, labels, &mut self.predictions)?;
         Ok((loss, self.correct(labels)))
     }

@@ -9,7 +9,7 @@
 //! - dx = col2im(dy Wᵀ).
 
 use kernels::conv::{ConvGeometry, Padding, col2im, im2col};
-use kernels::{MatMut, MatRef, sgemm, vector};
+use kernels::{MatMut, MatRef, conv_direct, sgemm, vector};
 use rand::Rng;
 use rayon::prelude::*;
 use tensor::{Shape, Tensor};
@@ -28,7 +28,8 @@ pub struct Conv2d {
     bias: Tensor,
     weight_grad: Tensor,
     bias_grad: Tensor,
-    /// im2col of the last training input, kept for the weight gradient.
+    /// im2col of the last training input, kept for the weight gradient
+    /// (empty where the direct path computes it from the input).
     cols: Vec<f32>,
     dcols: Vec<f32>,
     /// The weights transposed, `[filters, patch]`, for the input gradient.
@@ -103,9 +104,15 @@ impl Layer for Conv2d {
         let g = self.geometry_of(input);
         let batch = input.rows();
         let (positions, patch, filters) = (g.positions(), g.patch_len(), self.filters);
-        self.cols.resize(batch * positions * patch, 0.0);
         output.set_dims(&[batch, g.out_h, g.out_w, filters]);
         let (weight, bias) = (self.weight.data(), self.bias.data());
+        if conv_direct::applies(&g) {
+            // Short windows (a first layer's): straight from the image, the
+            // same bits as the product below, without cols.
+            conv_direct::forward(&g, batch, input.data(), weight, bias, output.data_mut());
+            return;
+        }
+        self.cols.resize(batch * positions * patch, 0.0);
         // Image by image: each image's rows of cols (627 KB for the
         // tutorial's second convolution) are multiplied while they are still
         // in L2, instead of the whole batch's 31 MB going out to memory and
@@ -128,10 +135,14 @@ impl Layer for Conv2d {
         let batch = input.rows();
         let (rows, patch) = (batch * g.positions(), g.patch_len());
         let dy = grad_output.data();
-        // dW = colsᵀ dy
-        let cols = MatRef::new(&self.cols, rows, patch);
-        let dw = MatMut::new(self.weight_grad.data_mut(), patch, self.filters);
-        sgemm(1.0, cols.t(), MatRef::new(dy, rows, self.filters), 0.0, dw);
+        if conv_direct::applies(&g) {
+            conv_direct::weight_grad(&g, batch, input.data(), dy, self.weight_grad.data_mut());
+        } else {
+            // dW = colsᵀ dy
+            let cols = MatRef::new(&self.cols, rows, patch);
+            let dw = MatMut::new(self.weight_grad.data_mut(), patch, self.filters);
+            sgemm(1.0, cols.t(), MatRef::new(dy, rows, self.filters), 0.0, dw);
+        }
         vector::sum_rows(dy, self.bias_grad.data_mut());
         if let Some(dx) = grad_input {
             // Image by image, as forward: each image's dcols = dy Wᵀ is put

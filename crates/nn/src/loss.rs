@@ -12,6 +12,9 @@ use crate::NnError;
 #[derive(Clone, Debug, Default)]
 pub struct SoftmaxCrossEntropy {
     probs: Tensor,
+    /// Label smoothing ε of the training loss: targets `1 - ε` on the label
+    /// plus `ε / classes` on every class (Szegedy et al. 2016). 0: none.
+    pub smoothing: f32,
 }
 
 impl SoftmaxCrossEntropy {
@@ -26,7 +29,13 @@ impl SoftmaxCrossEntropy {
         let (batch, classes) = (logits.rows(), logits.row_len());
         check_labels(batch, classes, labels)?;
         self.probs.set_dims(logits.shape().dims());
-        let sum = softmax::softmax_cross_entropy_forward(logits.data(), labels, classes, self.probs.data_mut());
+        let sum = softmax::smoothed_cross_entropy_forward(
+            logits.data(),
+            labels,
+            classes,
+            self.smoothing,
+            self.probs.data_mut(),
+        );
         Ok((sum / batch.max(1) as f64) as f32)
     }
 
@@ -36,7 +45,14 @@ impl SoftmaxCrossEntropy {
         let (batch, classes) = (self.probs.rows(), self.probs.row_len());
         grad_logits.set_dims(self.probs.shape().dims());
         let scale = 1.0 / batch.max(1) as f32;
-        softmax::softmax_cross_entropy_backward(self.probs.data(), labels, classes, scale, grad_logits.data_mut());
+        softmax::smoothed_cross_entropy_backward(
+            self.probs.data(),
+            labels,
+            classes,
+            self.smoothing,
+            scale,
+            grad_logits.data_mut(),
+        );
     }
 
     /// The probabilities of the last forward pass, `[batch, classes]`.

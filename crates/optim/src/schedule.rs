@@ -34,12 +34,23 @@ pub enum Schedule {
         /// Epochs of warm-up.
         warmup: usize,
     },
+    /// One cycle, by step rather than by epoch: a linear rise from 0 to
+    /// `lr` over the first `warmup` fraction of the run's steps, then a
+    /// linear fall to 0 at its last step (the shape of fast short runs,
+    /// where an epoch is too coarse a unit).
+    OneCycle {
+        /// Fraction of the steps spent rising, in [0, 1).
+        warmup: f32,
+    },
 }
 
 impl Schedule {
-    /// The learning rate at epoch `t` (from 0) for base rate `lr`.
+    /// The learning rate at epoch `t` (from 0) for base rate `lr`; for a
+    /// schedule by step ([`Schedule::by_step`]), the rate at the start of
+    /// the run.
     pub fn rate(&self, lr: f32, t: usize) -> f32 {
         match *self {
+            Schedule::OneCycle { .. } => self.step_rate(lr, 0, 1).unwrap_or(lr),
             Schedule::Constant => lr,
             Schedule::Step { every, gamma } => lr * crate::pow::powi(gamma, (t / every.max(1)) as i32),
             Schedule::Exponential { gamma } => lr * crate::pow::powi(gamma, t as i32),
@@ -64,17 +75,44 @@ impl Schedule {
     }
 }
 
+impl Schedule {
+    /// True when the rate changes every step rather than every epoch.
+    pub fn by_step(&self) -> bool {
+        matches!(self, Schedule::OneCycle { .. })
+    }
+
+    /// The rate at step `step` (from 0) of a run of `total` steps, for a
+    /// schedule by step; `None` for a schedule by epoch. The fraction is
+    /// formed in f64 and rounded once, so the rate has the same bits
+    /// everywhere.
+    pub fn step_rate(&self, lr: f32, step: usize, total: usize) -> Option<f32> {
+        let Schedule::OneCycle { warmup } = *self else {
+            return None;
+        };
+        let total = total.max(1) as f64;
+        let rise = (warmup as f64 * total).round();
+        let t = step as f64;
+        let share = if t < rise {
+            (t + 1.0) / rise
+        } else {
+            (total - t) / (total - rise)
+        };
+        Some((lr as f64 * share.clamp(0.0, 1.0)) as f32)
+    }
+}
+
 /// What the text form takes, for help texts and errors.
 pub const SCHEDULE_HELP: &str = "constant, step:EVERY:GAMMA (times GAMMA every EVERY epochs), \
 exp:GAMMA (times GAMMA each epoch), cosine (to 0 over the run; cosine:TOTAL:MIN for another span \
-and floor), warmup:N (linear over the first N epochs)";
+and floor), warmup:N (linear over the first N epochs), onecycle:W (by step: up from 0 over the first \
+fraction W of the steps, then down to 0 at the last)";
 
 impl std::str::FromStr for Schedule {
     type Err = String;
 
     /// Parses the text form: `constant`, `step:EVERY:GAMMA`, `exp:GAMMA`,
     /// `cosine` (a total of 0, which a training loop takes as its whole
-    /// run, down to 0) or `cosine:TOTAL:MIN`, `warmup:N`.
+    /// run, down to 0) or `cosine:TOTAL:MIN`, `warmup:N`, `onecycle:W`.
     fn from_str(text: &str) -> Result<Self, String> {
         let parts: Vec<&str> = text.split(':').collect();
         let arity = |n: usize| {
@@ -121,6 +159,14 @@ impl std::str::FromStr for Schedule {
                 arity(1)?;
                 Schedule::Warmup { warmup: count(1)? }
             }
+            "onecycle" => {
+                arity(1)?;
+                let warmup = float(1)?;
+                if warmup >= 1.0 {
+                    return Err(format!("{text:?}: the warm-up is a fraction of the run, under 1"));
+                }
+                Schedule::OneCycle { warmup }
+            }
             other => return Err(format!("{other:?} is not a schedule: {SCHEDULE_HELP}")),
         };
         Ok(schedule)
@@ -137,6 +183,7 @@ impl std::fmt::Display for Schedule {
             Schedule::Cosine { total: 0, min: 0.0 } => write!(f, "cosine"),
             Schedule::Cosine { total, min } => write!(f, "cosine:{total}:{min}"),
             Schedule::Warmup { warmup } => write!(f, "warmup:{warmup}"),
+            Schedule::OneCycle { warmup } => write!(f, "onecycle:{warmup}"),
         }
     }
 }
@@ -158,6 +205,22 @@ mod tests {
         assert!(close(warm.rate(0.1, 0), 0.025) && close(warm.rate(0.1, 3), 0.1) && close(warm.rate(0.1, 9), 0.1));
     }
 
+    /// One cycle over 10 steps with 2 rising: 0.05, 0.1, then down by
+    /// eighths to 0.0125 at the last step; a schedule by epoch has no rate
+    /// by step.
+    #[test]
+    fn one_cycle_by_hand() {
+        let cycle = Schedule::OneCycle { warmup: 0.2 };
+        assert!(cycle.by_step() && !Schedule::Constant.by_step());
+        let rates: Vec<f32> = (0..10).map(|s| cycle.step_rate(0.1, s, 10).unwrap()).collect();
+        let expected = [0.05, 0.1, 0.1, 0.0875, 0.075, 0.0625, 0.05, 0.0375, 0.025, 0.0125];
+        for (got, want) in rates.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-7, "{rates:?}");
+        }
+        assert_eq!(Schedule::Constant.step_rate(0.1, 3, 10), None);
+        assert_eq!(Schedule::OneCycle { warmup: 0.0 }.step_rate(0.1, 0, 4), Some(0.1));
+    }
+
     #[test]
     fn the_text_form_reads_back() {
         for text in [
@@ -167,6 +230,7 @@ mod tests {
             "cosine",
             "cosine:20:0.001",
             "warmup:3",
+            "onecycle:0.2",
         ] {
             let schedule: Schedule = text.parse().unwrap();
             assert_eq!(schedule.to_string(), text);
@@ -179,6 +243,8 @@ mod tests {
             "exp:-1",
             "warmup:2:3",
             "constant:1",
+            "onecycle:1",
+            "onecycle",
         ] {
             assert!(bad.parse::<Schedule>().is_err(), "{bad}");
         }

@@ -39,11 +39,18 @@ impl Batch {
     }
 }
 
+/// The learning rate of each step, for schedules that change it by step:
+/// called before every step, it gives the rate to set, or `None` to leave
+/// the optimiser's as it is.
+pub type StepRates<'a> = &'a mut dyn FnMut() -> Option<f32>;
+
 /// Trains `net` for one epoch on `train` in a new random order from `rng`,
 /// in batches of `config.batch_size` (the last one may be smaller), each
-/// augmented by `config.augment` with a seed from `rng`; `on_batch` hears each batch's cost
+/// augmented by `config.augment` with a seed from `rng`, at the rate
+/// `rates` gives each step; `on_batch` hears each batch's cost
 /// and accuracy (in training mode: with dropout, before the update).
 /// Returns the mean of the batch costs, as the tutorials print it.
+#[allow(clippy::too_many_arguments)]
 pub fn run_epoch<R: Rng + ?Sized>(
     net: &mut Classifier,
     train: &Subset,
@@ -51,12 +58,16 @@ pub fn run_epoch<R: Rng + ?Sized>(
     optimizer: &mut dyn Optimizer,
     rng: &mut R,
     batch: &mut Batch,
+    rates: StepRates<'_>,
     on_batch: &mut dyn FnMut(f32, f32),
 ) -> Result<f64, NnError> {
     let order = train.shuffled_indices(rng);
     let mut cost_sum = 0.0f64;
     let mut batches = 0usize;
     for indices in order.chunks(config.batch_size.max(1)) {
+        if let Some(rate) = rates() {
+            optimizer.set_learning_rate(rate);
+        }
         let (cost, accuracy) = train_batch(net, train, indices, config, optimizer, rng, batch)?;
         on_batch(cost, accuracy);
         cost_sum += cost as f64;
@@ -117,7 +128,7 @@ impl Sampler {
 }
 
 /// Trains `net` for `steps` steps on batches of `config.batch_size` that `sampler`
-/// picks; `on_batch` hears each batch's cost and accuracy. Returns the mean
+/// picks, at the rate `rates` gives each step; `on_batch` hears each batch's cost and accuracy. Returns the mean
 /// batch cost.
 #[allow(clippy::too_many_arguments)]
 pub fn run_steps<R: Rng + ?Sized>(
@@ -129,10 +140,14 @@ pub fn run_steps<R: Rng + ?Sized>(
     optimizer: &mut dyn Optimizer,
     rng: &mut R,
     batch: &mut Batch,
+    rates: StepRates<'_>,
     on_batch: &mut dyn FnMut(f32, f32),
 ) -> Result<f64, NnError> {
     let mut cost_sum = 0.0f64;
     for _ in 0..steps {
+        if let Some(rate) = rates() {
+            optimizer.set_learning_rate(rate);
+        }
         // The sampler lends its indices; copy them out of it, as the step
         // needs `rng` too.
         batch.indices.clear();

@@ -111,6 +111,11 @@ pub struct FitConfig {
     /// the loss, as the NumPy course defines it.
     #[cfg_attr(feature = "clap", arg(long, default_value_t = 0.0))]
     pub weight_decay: f32,
+    /// Label smoothing ε: train against targets of 1 - ε on the label plus
+    /// ε / 10 on every class (Keras' label_smoothing); the reported losses
+    /// of evaluation stay the plain cross-entropy.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 0.0))]
+    pub label_smoothing: f32,
     /// Stop when the validation loss has not improved for this many epochs
     /// (or records), and keep the model of the best one.
     #[cfg_attr(feature = "clap", arg(long))]
@@ -138,6 +143,7 @@ impl Default for FitConfig {
             schedule: Schedule::Constant,
             augment: Augment::default(),
             weight_decay: 0.0,
+            label_smoothing: 0.0,
             early_stopping: None,
             clip_norm: None,
         }
@@ -164,6 +170,12 @@ impl FitConfig {
         }
         if self.clip_norm.is_some_and(|c| !(c.is_finite() && c > 0.0)) {
             return Err(SpecError("clip-norm must be a positive number".into()));
+        }
+        if !(0.0..1.0).contains(&self.label_smoothing) {
+            return Err(SpecError(format!(
+                "label-smoothing must be at least 0 and below 1, got {}",
+                self.label_smoothing
+            )));
         }
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
             return Err(SpecError(format!(
@@ -428,6 +440,7 @@ pub fn fit_from(
     let length = config.length(data.train.len());
     let monitor = config.monitor();
     net.weight_decay = config.weight_decay;
+    net.label_smoothing = config.label_smoothing;
     // The rate the optimiser was built with is the one the schedule scales;
     // it is given back at the end, so that another fit starts from it too.
     let base_rate = optimizer.learning_rate();
@@ -449,8 +462,17 @@ pub fn fit_from(
         progress.history.records.len() + 1
     };
     for epoch in first..=stretches {
-        let learning_rate = schedule.rate(base_rate, epoch - 1);
+        let mut learning_rate = schedule.rate(base_rate, epoch - 1);
         optimizer.set_learning_rate(learning_rate);
+        // A schedule by step sets the rate before every step; the record
+        // keeps the stretch's last.
+        let mut next_step = progress.step;
+        let mut rates = || {
+            let rate = schedule.step_rate(base_rate, next_step, steps_total);
+            next_step += 1;
+            learning_rate = rate.unwrap_or(learning_rate);
+            rate
+        };
         let (label, batches) = match length {
             Length::Epochs(epochs) => (format!("Epoch {epoch}/{epochs}"), data.train.len().div_ceil(batch_size)),
             Length::Steps { report_every, .. } => {
@@ -479,7 +501,16 @@ pub fn fit_from(
             }
         };
         let cost = match length {
-            Length::Epochs(_) => run_epoch(net, data.train, config, optimizer, rng, &mut batch, &mut on_batch)?,
+            Length::Epochs(_) => run_epoch(
+                net,
+                data.train,
+                config,
+                optimizer,
+                rng,
+                &mut batch,
+                &mut rates,
+                &mut on_batch,
+            )?,
             Length::Steps { .. } => run_steps(
                 net,
                 data.train,
@@ -489,6 +520,7 @@ pub fn fit_from(
                 optimizer,
                 rng,
                 &mut batch,
+                &mut rates,
                 &mut on_batch,
             )?,
         };

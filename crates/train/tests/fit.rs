@@ -226,3 +226,50 @@ fn divergence_is_reported_once_and_can_stop_the_run() {
     let (calm, heard) = run(0.1, false);
     assert_eq!((calm.diverged, heard.len()), (None, 0));
 }
+
+/// A schedule by step sets the rate before every step, by epochs as by
+/// steps: each record keeps its stretch's last rate (one cycle over 10
+/// steps, 2 rising: 0.5, 1, then down by eighths), and the optimiser gets
+/// its own rate back at the end (3 epochs of 4 steps: 2.4 rounds to 2 rising,
+/// then tenths down).
+#[test]
+fn a_schedule_by_step_moves_the_rate_every_step() {
+    let data = xor([0, 1, 1, 0]);
+    let empty = Subset::default();
+    let sets = Data {
+        train: &data,
+        validation: &empty,
+        test: &data,
+    };
+    let cycle = optim::Schedule::OneCycle { warmup: 0.2 };
+    let by_steps = FitConfig {
+        schedule: cycle,
+        ..config(10, 1)
+    };
+    // Batches of one: an epoch of XOR is 4 steps, so 3 epochs are 12.
+    let by_epochs = FitConfig {
+        schedule: cycle,
+        epochs: Some(3),
+        batch_size: 1,
+        report_validation: Some(false),
+        ..FitConfig::default()
+    };
+    for (config, want) in [
+        (
+            by_steps,
+            vec![0.5, 1.0, 1.0, 0.875, 0.75, 0.625, 0.5, 0.375, 0.25, 0.125],
+        ),
+        (by_epochs, vec![0.9, 0.5, 0.1]),
+    ] {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+        let mut net = spec(vec![2]).classifier_for(2, 2, &mut rng).unwrap();
+        let mut optimizer = sgd();
+        let history = fit(&mut net, optimizer.as_mut(), &sets, &config, &mut rng, &mut []).unwrap();
+        let rates: Vec<f32> = history.records.iter().map(|r| r.learning_rate).collect();
+        assert_eq!(rates.len(), want.len());
+        for (got, want) in rates.iter().zip(&want) {
+            assert!((got - want).abs() < 1e-6, "{rates:?}");
+        }
+        assert_eq!(optimizer.learning_rate(), 1.0);
+    }
+}

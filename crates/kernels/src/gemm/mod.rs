@@ -31,6 +31,7 @@ mod reference;
 #[cfg(target_arch = "x86_64")]
 mod transpose;
 
+pub(crate) use portable::has_fma;
 pub use reference::sgemm_naive;
 
 use crate::isa::Isa;
