@@ -280,8 +280,14 @@ fn block_and_edge_boundaries() {
 fn results_do_not_depend_on_the_number_of_threads() {
     let case = Case::new(Transpose::No, Transpose::No, 203, 611, 517, [0, 0, 0], 1.0, 0.0, 42);
     let case_t = Case::new(Transpose::Yes, Transpose::No, 150, 300, 700, [0, 0, 0], 1.0, 1.0, 43);
+    // Few rows and columns over a long depth: on several threads the depth
+    // blocks run side by side and are added in order afterwards (a
+    // convolution's weight gradient), with an edge row panel, a padded
+    // leading dimension, and alpha and beta that are not 1.
+    let split = Case::new(Transpose::Yes, Transpose::No, 147, 32, 6000, [3, 0, 5], 0.5, 0.75, 44);
+    let split_beta0 = Case::new(Transpose::No, Transpose::No, 37, 20, 3001, [0, 0, 0], 1.0, 0.0, 45);
     for isa in Isa::ALL.into_iter().filter(|&isa| supported(isa)) {
-        for case in [&case, &case_t] {
+        for case in [&case, &case_t, &split, &split_beta0] {
             let runs: Vec<Vec<u32>> = [1, 2, 8]
                 .iter()
                 .map(|&threads| {

@@ -37,7 +37,9 @@
 
 use std::cell::RefCell;
 
-use super::kernel::MicroKernel;
+use rayon::prelude::*;
+
+use super::kernel::{MicroKernel, epilogue};
 use super::pack::{Operand, pack_a};
 use super::params::{KC, MANY_ROWS, PARALLEL_THRESHOLD, TARGET_ROW_TASKS, TASK_COL_PANELS, TASK_ROW_PANELS};
 use super::pipeline;
@@ -69,7 +71,13 @@ thread_local! {
     // multiplies the same shapes every step allocates nothing.
     static A_PANEL: RefCell<AlignedBuf> = RefCell::default();
     static B_BLOCK: RefCell<AlignedBuf> = RefCell::default();
+    // A split depth's tiles, block by block.
+    static SPLIT: RefCell<AlignedBuf> = RefCell::default();
 }
+
+/// Floats of tiles a split depth keeps at once (4 MiB): the blocks run a
+/// group at a time, so a long depth does not need a tile per block.
+const SPLIT_FLOATS: usize = 1 << 20;
 
 /// C's base pointer, shared by tasks that write disjoint tiles.
 #[derive(Clone, Copy)]
@@ -156,9 +164,10 @@ pub fn gemm<K: MicroKernel>(
     let tasks_of = |blk: &Block| row_tasks * blk.nc.div_ceil(task_cols);
     // Task `t` of block `blk`: its tiles of C, multiplied by the block of B
     // packed in `packed`.
-    let task_of = |blk: &Block, packed: &[f32], t: usize| {
+    // ... written into `out` (rows `ld` apart) with `beta`: C itself, or a
+    // block's own tiles when the depth is split (below).
+    let task_into = |blk: &Block, packed: &[f32], t: usize, out: TilePtr, ld: usize, beta: f32| {
         let Block { jc, nc, pc, kc } = *blk;
-        let beta = if pc == 0 { beta } else { 1.0 };
         let (row0, col0) = ((t % row_tasks) * task_rows, (t / row_tasks) * task_cols);
         let (rows, cols) = (task_rows.min(m - row0), task_cols.min(nc - col0));
         with_scratch(&A_PANEL, |abuf| {
@@ -193,9 +202,9 @@ pub fn gemm<K: MicroKernel>(
                             rs_a,
                             cs_a,
                             b_panel,
-                            c_ptr,
-                            ir * ldc + jc + jr,
-                            ldc,
+                            out,
+                            ir * ld + jc + jr,
+                            ld,
                             mr,
                             nr,
                             alpha,
@@ -206,7 +215,50 @@ pub fn gemm<K: MicroKernel>(
             }
         })
     };
+    let task_of = |blk: &Block, packed: &[f32], t: usize| {
+        task_into(blk, packed, t, c_ptr, ldc, if blk.pc == 0 { beta } else { 1.0 })
+    };
     let block_len = (0..block_count).map(|i| packed_len(&block_at(i))).max().unwrap_or(0);
+    // Few rows, few columns, a long depth (a convolution's weight gradient,
+    // 144 x 25088 x 32): a block has fewer tasks than there are threads,
+    // and the blocks follow one another, so one thread would do it all.
+    // Then blocks run side by side, each into its own tiles from +0 with
+    // beta = 0 (what the kernel adds to C for that block), and are added
+    // into C in block order afterwards: C = C beta + v0, then C + v1, ...
+    // is exactly the sum the blocks in turn would write, so the bits are
+    // the same.
+    let split_depth = parallel && n <= nc && depth_blocks >= 2 && tasks_of(&block_at(0)) < rayon::current_num_threads();
+    if split_depth {
+        let tile_len = m * n;
+        let group = (SPLIT_FLOATS / tile_len).clamp(2, 64);
+        return with_scratch(&SPLIT, |sbuf| {
+            let tiles = sbuf.get(group * tile_len);
+            for first in (0..depth_blocks).step_by(group) {
+                let count = group.min(depth_blocks - first);
+                tiles[..count * tile_len]
+                    .par_chunks_mut(tile_len)
+                    .enumerate()
+                    .for_each(|(i, out)| {
+                        let blk = block_at(first + i);
+                        with_scratch(&B_BLOCK, |bbuf| {
+                            let packed = bbuf.get(block_len);
+                            pack(&blk, packed);
+                            let out_ptr = TilePtr(out.as_mut_ptr());
+                            (0..tasks_of(&blk)).for_each(|t| task_into(&blk, packed, t, out_ptr, n, 0.0));
+                        });
+                    });
+                for (i, v) in tiles[..count * tile_len].chunks_exact(tile_len).enumerate() {
+                    let beta = if first + i == 0 { beta } else { 1.0 };
+                    for (row, v) in c.chunks_mut(ldc).zip(v.chunks_exact(n)) {
+                        row[..n]
+                            .iter_mut()
+                            .zip(v)
+                            .for_each(|(c, &v)| *c = epilogue(*c, beta, v));
+                    }
+                }
+            }
+        });
+    }
     with_scratch(&B_BLOCK, |bbuf| {
         if parallel {
             let stage = |i: usize| {
