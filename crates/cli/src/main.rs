@@ -85,7 +85,11 @@ fn recipe_named(args: &[String]) -> Option<train::Recipe> {
     None
 }
 
+/// When the process began, for `mnist train`'s wall time.
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 fn main() -> ExitCode {
+    STARTED.get_or_init(std::time::Instant::now);
     let args: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
     let matches = command_for(&args).unwrap_or_else(|e| e.exit()).get_matches_from(&args);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
