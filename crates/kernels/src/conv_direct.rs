@@ -218,6 +218,48 @@ thread_local! {
     static PARTIAL: RefCell<Vec<f32>> = RefCell::default();
 }
 
+/// `fn NAME(isa, ARGS)`: runs `BODY::<W, FUSED>(ARGS)` compiled for `isa`,
+/// 16 floats a vector for AVX-512 and 8 for AVX2 and the portable path,
+/// fused multiply-adds wherever the CPU has FMA (as the portable GEMM). The
+/// vector width changes no bits: every sum runs across filters, in one
+/// order.
+macro_rules! on_each_isa {
+    ($(#[$meta:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) => $body:ident) => {
+        $(#[$meta])*
+        fn $name(isa: Isa, $($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f,avx2,fma")]
+            unsafe fn avx512($($arg: $ty),*) {
+                $body::<16, true>($($arg),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn avx2($($arg: $ty),*) {
+                $body::<8, true>($($arg),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "fma")]
+            unsafe fn fma($($arg: $ty),*) {
+                $body::<8, true>($($arg),*)
+            }
+            match isa {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: the caller checked that the CPU runs `isa`.
+                Isa::Avx512 => unsafe { avx512($($arg),*) },
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: as above.
+                Isa::Avx2 => unsafe { avx2($($arg),*) },
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: the CPU has FMA.
+                _ if crate::gemm::has_fma() => unsafe { fma($($arg),*) },
+                #[cfg(not(target_arch = "x86_64"))]
+                _ if crate::gemm::has_fma() => $body::<8, true>($($arg),*),
+                _ => $body::<8, false>($($arg),*),
+            }
+        }
+    };
+}
+
 /// One image's outputs, on the instruction set in use.
 fn forward_image(isa: Isa, g: &ConvGeometry, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
     with_scratch(&PADDED, |buf| {
@@ -226,46 +268,11 @@ fn forward_image(isa: Isa, g: &ConvGeometry, x: &[f32], w: &[f32], bias: &[f32],
     })
 }
 
-fn forward_image_in(isa: Isa, g: &ConvGeometry, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], buf: &mut [f32]) {
-    match isa {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the caller checked that the CPU runs `isa`.
-        Isa::Avx512 => unsafe { forward_avx512(g, x, w, bias, y, buf) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: as above.
-        Isa::Avx2 => unsafe { forward_avx2(g, x, w, bias, y, buf) },
-        _ => forward_portable(g, x, w, bias, y, buf),
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn forward_avx512(g: &ConvGeometry, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], buf: &mut [f32]) {
-    forward_body::<16, true>(g, x, w, bias, y, buf)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn forward_avx2(g: &ConvGeometry, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], buf: &mut [f32]) {
-    forward_body::<8, true>(g, x, w, bias, y, buf)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "fma")]
-unsafe fn forward_fma(g: &ConvGeometry, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], buf: &mut [f32]) {
-    forward_body::<8, true>(g, x, w, bias, y, buf)
-}
-
-/// The portable path: fused where the CPU has FMA, as the portable GEMM.
-fn forward_portable(g: &ConvGeometry, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], buf: &mut [f32]) {
-    if crate::gemm::has_fma() {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the CPU has FMA.
-        return unsafe { forward_fma(g, x, w, bias, y, buf) };
-        #[cfg(not(target_arch = "x86_64"))]
-        return forward_body::<8, true>(g, x, w, bias, y, buf);
-    }
-    forward_body::<8, false>(g, x, w, bias, y, buf)
+on_each_isa! {
+    /// One image on the instruction set `isa`, into `y`, with `buf` for the
+    /// padded image.
+    fn forward_image_in(g: &ConvGeometry, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], buf: &mut [f32])
+        => forward_body
 }
 
 /// `n <= W` floats from the front of `src`, zeros after them: one vector
@@ -396,7 +403,6 @@ fn blocked_order<const W: usize, const FUSED: bool, const P: usize>(
 
 /// One depth block of the weight gradient: `sums[p][f]` = the fused sum,
 /// from +0, of `window(row)[p] · dy[row][f]` over the block's rows.
-#[allow(clippy::too_many_arguments)]
 fn block_sums(isa: Isa, g: &ConvGeometry, x: &[f32], dy: &[f32], rows: Rows, sums: &mut [f32]) {
     with_scratch(&PADDED, |buf| {
         buf.resize(Padded::len(g), 0.0);
@@ -404,44 +410,10 @@ fn block_sums(isa: Isa, g: &ConvGeometry, x: &[f32], dy: &[f32], rows: Rows, sum
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn block_sums_in(isa: Isa, g: &ConvGeometry, x: &[f32], dy: &[f32], rows: Rows, sums: &mut [f32], buf: &mut [f32]) {
-    match isa {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the caller checked that the CPU runs `isa`.
-        Isa::Avx512 => unsafe { block_sums_avx512(g, x, dy, rows, sums, buf) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: as above.
-        Isa::Avx2 => unsafe { block_sums_avx2(g, x, dy, rows, sums, buf) },
-        _ => {
-            if crate::gemm::has_fma() {
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: the CPU has FMA.
-                return unsafe { block_sums_fma(g, x, dy, rows, sums, buf) };
-                #[cfg(not(target_arch = "x86_64"))]
-                return block_sums_body::<8, true>(g, x, dy, rows, sums, buf);
-            }
-            block_sums_body::<8, false>(g, x, dy, rows, sums, buf)
-        }
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn block_sums_avx512(g: &ConvGeometry, x: &[f32], dy: &[f32], rows: Rows, sums: &mut [f32], buf: &mut [f32]) {
-    block_sums_body::<16, true>(g, x, dy, rows, sums, buf)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn block_sums_avx2(g: &ConvGeometry, x: &[f32], dy: &[f32], rows: Rows, sums: &mut [f32], buf: &mut [f32]) {
-    block_sums_body::<8, true>(g, x, dy, rows, sums, buf)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "fma")]
-unsafe fn block_sums_fma(g: &ConvGeometry, x: &[f32], dy: &[f32], rows: Rows, sums: &mut [f32], buf: &mut [f32]) {
-    block_sums_body::<8, true>(g, x, dy, rows, sums, buf)
+on_each_isa! {
+    /// One depth block on the instruction set `isa`.
+    fn block_sums_in(g: &ConvGeometry, x: &[f32], dy: &[f32], rows: Rows, sums: &mut [f32], buf: &mut [f32])
+        => block_sums_body
 }
 
 #[inline(always)]

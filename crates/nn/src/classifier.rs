@@ -71,17 +71,18 @@ impl Classifier {
         }
     }
 
-    /// The loss of `logits` against `labels`, and the predicted classes
-    /// into `predictions`.
+    /// The loss of `logits` against `labels` (smoothed by `smoothing`, for
+    /// a softmax head), and the predicted classes into `predictions`.
     fn loss_forward(
         head: &mut Head,
         logits: &Tensor,
         labels: &[u8],
+        smoothing: f32,
         predictions: &mut Vec<u8>,
     ) -> Result<f32, NnError> {
         match head {
             Head::Softmax(loss) => {
-                let value = loss.forward(logits, labels)?;
+                let value = loss.forward_smoothed(logits, labels, smoothing)?;
                 argmax_rows(logits.data(), logits.row_len(), predictions);
                 Ok(value)
             }
@@ -107,10 +108,13 @@ impl Classifier {
     /// batch's mean loss, the decay's penalty included.
     pub fn compute_gradients(&mut self, x: &Tensor, labels: &[u8]) -> Result<f32, NnError> {
         let logits = self.model.forward(x, Mode::Train)?;
-        if let Head::Softmax(head) = &mut self.head {
-            head.smoothing = self.label_smoothing;
-        }
-        let mut loss = Self::loss_forward(&mut self.head, logits, labels, &mut self.predictions)?;
+        let mut loss = Self::loss_forward(
+            &mut self.head,
+            logits,
+            labels,
+            self.label_smoothing,
+            &mut self.predictions,
+        )?;
         match &self.head {
             Head::Softmax(head) => head.backward(labels, &mut self.grad_logits),
             Head::Sigmoid { loss, targets } => loss.backward(targets, &mut self.grad_logits),
@@ -141,10 +145,7 @@ impl Classifier {
     /// Mean loss and the number of correct predictions on the batch `x`.
     pub fn evaluate(&mut self, x: &Tensor, labels: &[u8]) -> Result<(f32, usize), NnError> {
         let logits = self.model.forward(x, Mode::Eval)?;
-        if let Head::Softmax(head) = &mut self.head {
-            head.smoothing = 0.0;
-        }
-        let loss = Self::loss_forward(&mut self.head, logits, labels, &mut self.predictions)?;
+        let loss = Self::loss_forward(&mut self.head, logits, labels, 0.0, &mut self.predictions)?;
         Ok((loss, self.correct(labels)))
     }
 
@@ -192,6 +193,34 @@ mod tests {
     use crate::{Dense, Init};
     use rand::SeedableRng;
     use tensor::Shape;
+
+    /// Label smoothing changes the training loss only: with all-zero
+    /// weights every class has probability 1/10, so the loss is ln 10
+    /// either way, but the logits' gradient on the label shrinks from
+    /// 0.1 - 1 to 0.1 - (0.8 + 0.02).
+    #[test]
+    fn label_smoothing_moves_the_training_gradient_only() {
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(1);
+        let mut model = Sequential::new(Shape::new(&[3]));
+        model
+            .push(Dense::new(3, 10, &Init::Zeros, &Init::Zeros, &mut rng))
+            .unwrap();
+        let mut net = Classifier::new(model);
+        let x = Tensor::from_vec(Shape::new(&[1, 3]), vec![1.0, 0.0, 0.0]);
+        let label_grad = |net: &mut Classifier| {
+            let loss = net.compute_gradients(&x, &[4]).unwrap();
+            let mut grads = Vec::new();
+            net.model.visit_params(&mut |p| grads.push(p.grad.to_vec()));
+            // The bias gradient is the logits' gradient.
+            (loss, grads[1][4])
+        };
+        let (plain_loss, plain) = label_grad(&mut net);
+        net.label_smoothing = 0.2;
+        let (smoothed_loss, smoothed) = label_grad(&mut net);
+        assert!((plain_loss - 10f32.ln()).abs() < 1e-6 && (smoothed_loss - 10f32.ln()).abs() < 1e-6);
+        assert!((plain - (0.1 - 1.0)).abs() < 1e-6, "{plain}");
+        assert!((smoothed - (0.1 - 0.82)).abs() < 1e-6, "{smoothed}");
+    }
 
     /// With an all-zero input the data gradient of W is zero, so the
     /// gradients show the decay alone: λ W on the weights, nothing added to

@@ -12,9 +12,8 @@ use crate::NnError;
 #[derive(Clone, Debug, Default)]
 pub struct SoftmaxCrossEntropy {
     probs: Tensor,
-    /// Label smoothing ε of the training loss: targets `1 - ε` on the label
-    /// plus `ε / classes` on every class (Szegedy et al. 2016). 0: none.
-    pub smoothing: f32,
+    /// The label smoothing of the last forward pass, for its backward.
+    smoothing: f32,
 }
 
 impl SoftmaxCrossEntropy {
@@ -26,16 +25,20 @@ impl SoftmaxCrossEntropy {
     /// The mean loss of `logits` `[batch, classes]` against `labels`; keeps
     /// the probabilities for [`backward`](Self::backward).
     pub fn forward(&mut self, logits: &Tensor, labels: &[u8]) -> Result<f32, NnError> {
+        self.forward_smoothed(logits, labels, 0.0)
+    }
+
+    /// [`forward`](Self::forward) against labels smoothed by `smoothing`
+    /// (ε): targets `1 - ε` on the label plus `ε / classes` on every class
+    /// (Szegedy et al. 2016); [`backward`](Self::backward) then gives this
+    /// loss's gradient.
+    pub fn forward_smoothed(&mut self, logits: &Tensor, labels: &[u8], smoothing: f32) -> Result<f32, NnError> {
         let (batch, classes) = (logits.rows(), logits.row_len());
         check_labels(batch, classes, labels)?;
         self.probs.set_dims(logits.shape().dims());
-        let sum = softmax::smoothed_cross_entropy_forward(
-            logits.data(),
-            labels,
-            classes,
-            self.smoothing,
-            self.probs.data_mut(),
-        );
+        self.smoothing = smoothing;
+        let sum =
+            softmax::smoothed_cross_entropy_forward(logits.data(), labels, classes, smoothing, self.probs.data_mut());
         Ok((sum / batch.max(1) as f64) as f32)
     }
 

@@ -45,12 +45,12 @@ pub enum Schedule {
 }
 
 impl Schedule {
-    /// The learning rate at epoch `t` (from 0) for base rate `lr`; for a
-    /// schedule by step ([`Schedule::by_step`]), the rate at the start of
-    /// the run.
+    /// The learning rate at epoch `t` (from 0) for base rate `lr`; `lr` for
+    /// a schedule by step ([`Schedule::by_step`]), whose rates come from
+    /// [`Schedule::step_rate`].
     pub fn rate(&self, lr: f32, t: usize) -> f32 {
         match *self {
-            Schedule::OneCycle { .. } => self.step_rate(lr, 0, 1).unwrap_or(lr),
+            Schedule::OneCycle { .. } => lr,
             Schedule::Constant => lr,
             Schedule::Step { every, gamma } => lr * crate::pow::powi(gamma, (t / every.max(1)) as i32),
             Schedule::Exponential { gamma } => lr * crate::pow::powi(gamma, t as i32),
