@@ -288,6 +288,18 @@ fn load<const W: usize>(src: &[f32], n: usize) -> [f32; W] {
     }
 }
 
+/// The first `n <= W` floats of `src` in a vector whose other lanes are
+/// anything: a whole vector's load when `src` holds that many (the lanes
+/// past `n` then belong to the next position, and are never used), a copy
+/// of `n` otherwise.
+#[inline(always)]
+fn load_spill<const W: usize>(src: &[f32], n: usize) -> [f32; W] {
+    match src.get(..W) {
+        Some(whole) => whole.try_into().expect("W floats"),
+        None => load::<W>(src, n),
+    }
+}
+
 #[inline(always)]
 fn madd<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
     if FUSED { a.mul_add(b, c) } else { a * b + c }
@@ -347,7 +359,15 @@ fn forward_patch<const W: usize, const FUSED: bool, const P: usize>(
                     blocked_order::<W, FUSED, P>(&xs, &weights, patch)
                 };
                 let out: [f32; W] = std::array::from_fn(|f| b[f] + sums[f]);
-                y[(oy * g.out_w + ox) * filters + f0..][..nf].copy_from_slice(&out[..nf]);
+                let at = (oy * g.out_w + ox) * filters + f0;
+                match y.get_mut(at..at + W) {
+                    // One vector's store where a single pass covers every
+                    // filter: lanes past `nf` land on the next position,
+                    // which is written after this one. (With more filters
+                    // they would land on this pass's earlier ones.)
+                    Some(whole) if filters <= W => whole.copy_from_slice(&out),
+                    _ => y[at..at + nf].copy_from_slice(&out[..nf]),
+                }
             }
         }
     }
@@ -460,7 +480,7 @@ fn block_sums_patch<const W: usize, const FUSED: bool, const P: usize>(
             let (mut oy, mut ox) = (first / g.out_w, first % g.out_w);
             for position in first..last {
                 let window = &buf[pad.corner(g, oy, ox)..];
-                let d = load::<W>(&dy[(image * positions + position) * filters + f0..], nf);
+                let d = load_spill::<W>(&dy[(image * positions + position) * filters + f0..], nf);
                 let mut xs = [0.0f32; P];
                 for (x, &offset) in xs.iter_mut().zip(&pad.offsets).take(patch) {
                     *x = window[offset];

@@ -6,31 +6,115 @@
 //! feature's sums keep their one order, and the bits are those of the
 //! plain loops.
 
+use rayon::prelude::*;
+
+/// Below this many values a pass runs on one thread: the hand-off would
+/// cost more than it saves.
+const PARALLEL_FROM: usize = 1 << 15;
+
+/// Rows per task of the passes that go value by value.
+const ROWS_PER_TASK: usize = 256;
+
+/// Features per task of the sums: each task sums whole columns in their one
+/// order, so the bits are those of one thread. A multiple of 8 (an AVX2
+/// vector of `f32`), and all of them for a small matrix.
+fn features_per_task(len: usize, d: usize) -> usize {
+    if len < PARALLEL_FROM {
+        return d.max(1);
+    }
+    d.div_ceil(rayon::current_num_threads())
+        .next_multiple_of(8)
+        .clamp(1, d.max(1))
+}
+
+/// `sums[j] += x[i][j]` over every row `i` (in `f64`).
+pub fn add_columns(x: &[f32], sums: &mut [f64]) {
+    let d = sums.len();
+    let part = features_per_task(x.len(), d);
+    sums.par_chunks_mut(part)
+        .enumerate()
+        .for_each(|(t, sums)| add_columns_part(x, d, t * part, sums));
+}
+
+/// The most features a task sums at once, in registers or its own stack:
+/// sums kept in the caller's slice would share cache lines with the next
+/// task's, and the two cores would pass them back and forth every row.
+const GROUP: usize = 64;
+
 crate::wide_fn! {
-    /// `sums[j] += x[i][j]` over every row `i` (in `f64`).
-    pub fn add_columns(x: &[f32], sums: &mut [f64]) {
-        for row in x.chunks_exact(sums.len()) {
-            sums.iter_mut().zip(row).for_each(|(s, &x)| *s += x as f64);
+    /// [`add_columns`] for the features `first..first + sums.len()` of rows of `d`.
+    fn add_columns_part(x: &[f32], d: usize, first: usize, sums: &mut [f64]) {
+        for (g, sums) in sums.chunks_mut(GROUP).enumerate() {
+            let mut acc = [0.0f64; GROUP];
+            let acc = &mut acc[..sums.len()];
+            acc.copy_from_slice(sums);
+            for row in x.chunks_exact(d) {
+                acc.iter_mut().zip(&row[first + g * GROUP..]).for_each(|(s, &x)| *s += x as f64);
+            }
+            sums.copy_from_slice(acc);
         }
     }
 }
 
+/// `sums[j] += (x[i][j] - mean[j])²` over every row `i` (in `f64`).
+pub fn add_squared_deviations(x: &[f32], mean: &[f64], sums: &mut [f64]) {
+    let d = sums.len();
+    let part = features_per_task(x.len(), d);
+    sums.par_chunks_mut(part)
+        .zip(mean.par_chunks(part))
+        .enumerate()
+        .for_each(|(t, (sums, mean))| add_squared_deviations_part(x, d, t * part, mean, sums));
+}
+
 crate::wide_fn! {
-    /// `sums[j] += (x[i][j] - mean[j])²` over every row `i` (in `f64`).
-    pub fn add_squared_deviations(x: &[f32], mean: &[f64], sums: &mut [f64]) {
-        for row in x.chunks_exact(sums.len()) {
-            sums.iter_mut().zip(row).zip(mean).for_each(|((s, &x), &m)| {
-                let d = x as f64 - m;
-                *s += d * d;
-            });
+    /// [`add_squared_deviations`] for the features `first..first + sums.len()`.
+    fn add_squared_deviations_part(x: &[f32], d: usize, first: usize, mean: &[f64], sums: &mut [f64]) {
+        for (g, (sums, mean)) in sums.chunks_mut(GROUP).zip(mean.chunks(GROUP)).enumerate() {
+            let mut acc = [0.0f64; GROUP];
+            let acc = &mut acc[..sums.len()];
+            acc.copy_from_slice(sums);
+            for row in x.chunks_exact(d) {
+                acc.iter_mut().zip(&row[first + g * GROUP..]).zip(mean).for_each(|((s, &x), &m)| {
+                    let d = x as f64 - m;
+                    *s += d * d;
+                });
+            }
+            sums.copy_from_slice(acc);
         }
     }
 }
 
+/// Rows of `d` values per task of a value-by-value pass over `len`.
+fn rows_per_task(len: usize, d: usize) -> usize {
+    let rows = len / d.max(1);
+    if len < PARALLEL_FROM {
+        rows.max(1)
+    } else {
+        ROWS_PER_TASK
+    }
+}
+
+/// `xhat = (x - mean) inv_std` (the difference in `f64`, rounded to
+/// `f32` before the scaling) and `y = gamma xhat + beta`, row by row.
+pub fn normalize(
+    x: &[f32],
+    mean: &[f64],
+    inv_std: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    xhat: &mut [f32],
+    y: &mut [f32],
+) {
+    let task = rows_per_task(x.len(), mean.len()) * mean.len();
+    x.par_chunks(task)
+        .zip(xhat.par_chunks_mut(task))
+        .zip(y.par_chunks_mut(task))
+        .for_each(|((x, xhat), y)| normalize_rows(x, mean, inv_std, gamma, beta, xhat, y));
+}
+
 crate::wide_fn! {
-    /// `xhat = (x - mean) inv_std` (the difference in `f64`, rounded to
-    /// `f32` before the scaling) and `y = gamma xhat + beta`, row by row.
-    pub fn normalize(
+    /// [`normalize`] on one task's rows.
+    fn normalize_rows(
         x: &[f32],
         mean: &[f64],
         inv_std: &[f32],
@@ -50,10 +134,18 @@ crate::wide_fn! {
     }
 }
 
+/// Evaluation with the running statistics: `y = gamma (x - mean) / sqrt(var
+/// + epsilon) + beta`, row by row (the reciprocal taken first).
+pub fn normalize_with(x: &[f32], mean: &[f32], var: &[f32], epsilon: f32, gamma: &[f32], beta: &[f32], y: &mut [f32]) {
+    let task = rows_per_task(x.len(), mean.len()) * mean.len();
+    x.par_chunks(task)
+        .zip(y.par_chunks_mut(task))
+        .for_each(|(x, y)| normalize_with_rows(x, mean, var, epsilon, gamma, beta, y));
+}
+
 crate::wide_fn! {
-    /// Evaluation with the running statistics: `y = gamma (x - mean) / sqrt(var
-    /// + epsilon) + beta`, row by row (the reciprocal taken first).
-    pub fn normalize_with(x: &[f32], mean: &[f32], var: &[f32], epsilon: f32, gamma: &[f32], beta: &[f32], y: &mut [f32]) {
+    /// [`normalize_with`] on one task's rows.
+    fn normalize_with_rows(x: &[f32], mean: &[f32], var: &[f32], epsilon: f32, gamma: &[f32], beta: &[f32], y: &mut [f32]) {
         let d = mean.len();
         for (y, x) in y.chunks_exact_mut(d).zip(x.chunks_exact(d)) {
             let per_feature = mean.iter().zip(var).zip(gamma.iter().zip(beta));
@@ -65,37 +157,96 @@ crate::wide_fn! {
     }
 }
 
+/// The backward pass's sums over the rows, per feature: `dgamma += dy
+/// xhat`, `dbeta += dy` (in `f32`), and with `dxhat = dy gamma`,
+/// `sum_dxhat += dxhat`, `sum_dxhat_xhat += dxhat xhat` (in `f64`).
+pub fn backward_sums(
+    dy: &[f32],
+    xhat: &[f32],
+    gamma: &[f32],
+    dgamma: &mut [f32],
+    dbeta: &mut [f32],
+    sum_dxhat: &mut [f64],
+    sum_dxhat_xhat: &mut [f64],
+) {
+    let d = gamma.len();
+    let part = features_per_task(dy.len(), d);
+    dgamma
+        .par_chunks_mut(part)
+        .zip(dbeta.par_chunks_mut(part))
+        .zip(sum_dxhat.par_chunks_mut(part).zip(sum_dxhat_xhat.par_chunks_mut(part)))
+        .enumerate()
+        .for_each(|(t, ((dgamma, dbeta), (sd, sdx)))| {
+            let first = t * part;
+            let gamma = &gamma[first..first + dgamma.len()];
+            backward_sums_part(dy, xhat, d, first, gamma, dgamma, dbeta, sd, sdx)
+        });
+}
+
 crate::wide_fn! {
-    /// The backward pass's sums over the rows, per feature: `dgamma += dy
-    /// xhat`, `dbeta += dy` (in `f32`), and with `dxhat = dy gamma`,
-    /// `sum_dxhat += dxhat`, `sum_dxhat_xhat += dxhat xhat` (in `f64`).
-    pub fn backward_sums(
+    /// [`backward_sums`] for the features `first..first + gamma.len()` of rows of `d`.
+    fn backward_sums_part(
         dy: &[f32],
         xhat: &[f32],
+        d: usize,
+        first: usize,
         gamma: &[f32],
         dgamma: &mut [f32],
         dbeta: &mut [f32],
         sum_dxhat: &mut [f64],
         sum_dxhat_xhat: &mut [f64],
     ) {
-        let d = gamma.len();
-        for (dy, xh) in dy.chunks_exact(d).zip(xhat.chunks_exact(d)) {
-            let sums = dgamma.iter_mut().zip(dbeta.iter_mut()).zip(sum_dxhat.iter_mut().zip(sum_dxhat_xhat.iter_mut()));
-            for (((&dy, &xh), &g), ((dg, db), (sd, sdx))) in dy.iter().zip(xh).zip(gamma).zip(sums) {
-                *dg += dy * xh;
-                *db += dy;
-                let dxh = (dy * g) as f64;
-                *sd += dxh;
-                *sdx += dxh * xh as f64;
+        for f0 in (0..gamma.len()).step_by(GROUP) {
+            let n = GROUP.min(gamma.len() - f0);
+            let (mut dg, mut db, mut sd, mut sdx) = ([0.0f32; GROUP], [0.0f32; GROUP], [0.0f64; GROUP], [0.0f64; GROUP]);
+            let (dg, db, sd, sdx) = (&mut dg[..n], &mut db[..n], &mut sd[..n], &mut sdx[..n]);
+            dg.copy_from_slice(&dgamma[f0..f0 + n]);
+            db.copy_from_slice(&dbeta[f0..f0 + n]);
+            sd.copy_from_slice(&sum_dxhat[f0..f0 + n]);
+            sdx.copy_from_slice(&sum_dxhat_xhat[f0..f0 + n]);
+            let gamma = &gamma[f0..f0 + n];
+            for (dy, xh) in dy.chunks_exact(d).zip(xhat.chunks_exact(d)) {
+                let (dy, xh) = (&dy[first + f0..], &xh[first + f0..]);
+                let sums = dg.iter_mut().zip(db.iter_mut()).zip(sd.iter_mut().zip(sdx.iter_mut()));
+                for (((&dy, &xh), &g), ((dg, db), (sd, sdx))) in dy.iter().zip(xh).zip(gamma).zip(sums) {
+                    *dg += dy * xh;
+                    *db += dy;
+                    let dxh = (dy * g) as f64;
+                    *sd += dxh;
+                    *sdx += dxh * xh as f64;
+                }
             }
+            dgamma[f0..f0 + n].copy_from_slice(dg);
+            dbeta[f0..f0 + n].copy_from_slice(db);
+            sum_dxhat[f0..f0 + n].copy_from_slice(sd);
+            sum_dxhat_xhat[f0..f0 + n].copy_from_slice(sdx);
         }
     }
 }
 
+/// The input gradient: `dx = (n dxhat - sum_dxhat - xhat sum_dxhat_xhat) /
+/// n inv_std` (in `f64`, rounded to `f32`), row by row.
+#[allow(clippy::too_many_arguments)]
+pub fn backward_input(
+    dy: &[f32],
+    xhat: &[f32],
+    gamma: &[f32],
+    sum_dxhat: &[f64],
+    sum_dxhat_xhat: &[f64],
+    inv_std: &[f32],
+    n: f64,
+    dx: &mut [f32],
+) {
+    let task = rows_per_task(dy.len(), gamma.len()) * gamma.len();
+    dx.par_chunks_mut(task)
+        .zip(dy.par_chunks(task))
+        .zip(xhat.par_chunks(task))
+        .for_each(|((dx, dy), xhat)| backward_input_rows(dy, xhat, gamma, sum_dxhat, sum_dxhat_xhat, inv_std, n, dx));
+}
+
 crate::wide_fn! {
-    /// The input gradient: `dx = (n dxhat - sum_dxhat - xhat
-    /// sum_dxhat_xhat) / n inv_std` (in `f64`, rounded to `f32`), row by row.
-    pub fn backward_input(
+    /// [`backward_input`] on one task's rows.
+    fn backward_input_rows(
         dy: &[f32],
         xhat: &[f32],
         gamma: &[f32],
@@ -138,7 +289,7 @@ mod tests {
     /// whichever copy this CPU runs (the AVX2 one where it can).
     #[test]
     fn the_vector_copies_give_the_bits_of_the_plain_loops() {
-        for (rows, d) in [(7, 1), (50, 3), (33, 16), (20, 37)] {
+        for (rows, d) in [(7, 1), (50, 3), (33, 16), (20, 37), (3000, 16), (700, 70), (300, 150)] {
             let x = values(rows * d, 1);
             let dy = values(rows * d, 2);
             let gamma = values(d, 3);

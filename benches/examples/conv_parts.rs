@@ -1,0 +1,100 @@
+//! Where one im2col convolution's training step spends its time: im2col,
+//! the forward product, the weight gradient, the bias gradient, the input
+//! gradient's product and col2im, each timed over the whole batch (as the
+//! layer runs them, image by image where it does), medians in ms with
+//! GFLOP/s for the products.
+//!
+//! `cargo run --release -p benches --example conv_parts -- H W C F K BATCH [rounds]`,
+//! e.g. `14 14 16 32 3 128` for the fast recipe's second convolution (3x3
+//! SAME over 14x14x16, 32 filters, batch 128).
+
+use std::time::Instant;
+
+use kernels::conv::{ConvGeometry, Padding, col2im, im2col};
+use kernels::{MatMut, MatRef, sgemm, vector};
+use rayon::prelude::*;
+
+fn main() {
+    kernels::denormals::flush_denormals();
+    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let [h, w, c, filters, k, batch, rest @ ..] = args.as_slice() else {
+        eprintln!("conv_parts: H W C F K BATCH [rounds]");
+        std::process::exit(2);
+    };
+    let rounds = rest.first().copied().unwrap_or(40);
+    let g = ConvGeometry::new(*h, *w, *c, *k, *k, 1, Padding::Same).expect("a geometry");
+    let (filters, batch) = (*filters, *batch);
+    let (positions, patch) = (g.positions(), g.patch_len());
+    let rows = batch * positions;
+    let x: Vec<f32> = (0..batch * g.image_len())
+        .map(|i| ((i * 7919) % 1000) as f32 * 1e-3)
+        .collect();
+    let weight: Vec<f32> = (0..patch * filters)
+        .map(|i| ((i * 31) % 97) as f32 * 1e-2 - 0.5)
+        .collect();
+    let weight_t: Vec<f32> = (0..patch * filters)
+        .map(|i| weight[(i % patch) * filters + i / patch])
+        .collect();
+    let dy: Vec<f32> = (0..rows * filters).map(|i| ((i * 13) % 101) as f32 * 1e-3).collect();
+    let (mut cols, mut y) = (vec![0.0; rows * patch], vec![0.0; rows * filters]);
+    let (mut dw, mut db) = (vec![0.0; patch * filters], vec![0.0; filters]);
+    let (mut dcols, mut dx) = (vec![0.0; rows * patch], vec![0.0; x.len()]);
+    let mut times = vec![Vec::new(); 6];
+    let mut time = |part: usize, f: &mut dyn FnMut()| {
+        let t = Instant::now();
+        f();
+        times[part].push(t.elapsed().as_secs_f64() * 1e3);
+    };
+    for _ in 0..rounds {
+        time(0, &mut || im2col(&g, batch, &x, &mut cols));
+        time(1, &mut || {
+            cols.par_chunks(positions * patch)
+                .zip(y.par_chunks_mut(positions * filters))
+                .for_each(|(cols, y)| {
+                    let (cols, w) = (
+                        MatRef::new(cols, positions, patch),
+                        MatRef::new(&weight, patch, filters),
+                    );
+                    sgemm(1.0, cols, w, 0.0, MatMut::new(y, positions, filters));
+                })
+        });
+        time(2, &mut || {
+            let cols = MatRef::new(&cols, rows, patch);
+            let dw = MatMut::new(&mut dw, patch, filters);
+            sgemm(1.0, cols.t(), MatRef::new(&dy, rows, filters), 0.0, dw);
+        });
+        time(3, &mut || vector::sum_rows(&dy, &mut db));
+        time(4, &mut || {
+            dcols
+                .par_chunks_mut(positions * patch)
+                .zip(dy.par_chunks(positions * filters))
+                .for_each(|(dcols, dy)| {
+                    let (dy, wt) = (
+                        MatRef::new(dy, positions, filters),
+                        MatRef::new(&weight_t, filters, patch),
+                    );
+                    sgemm(1.0, dy, wt, 0.0, MatMut::new(dcols, positions, patch));
+                })
+        });
+        time(5, &mut || col2im(&g, batch, &dcols, &mut dx));
+    }
+    let flops = 2.0 * (rows * patch * filters) as f64;
+    println!(
+        "kernel {}, {} threads; {h}x{w}x{c}, {filters} filters {k}x{k}, batch {batch}: {:.0} MFLOP a product",
+        kernels::Isa::selected().name(),
+        rayon::current_num_threads(),
+        flops / 1e6
+    );
+    let names = ["im2col", "y = cols W", "dW = colsᵀ dy", "db", "dcols = dy Wᵀ", "col2im"];
+    for (name, t) in names.iter().zip(&mut times) {
+        t.sort_by(f64::total_cmp);
+        let ms = t[t.len() / 2];
+        let rate = matches!(name.chars().next(), Some('y' | 'd')) && *name != "db";
+        let gflops = if rate {
+            format!("{:7.1} GFLOP/s", flops / ms / 1e6)
+        } else {
+            String::new()
+        };
+        println!("{name:<16} {ms:8.3} ms {gflops}");
+    }
+}
