@@ -46,6 +46,9 @@ const NARROW_FILTERS: usize = 16;
 /// Partial sums of the dot products' order.
 const LANES: usize = 16;
 
+/// Positions computed side by side in the blocked order's forward pass.
+const POSITIONS: usize = 8;
+
 /// Images per parallel task of the forward pass.
 const IMAGES_PER_TASK: usize = 2;
 
@@ -346,28 +349,56 @@ fn forward_patch<const W: usize, const FUSED: bool, const P: usize>(
             wp[..nf].copy_from_slice(&w[p * filters + f0..][..nf]);
         }
         let b = load::<W>(&bias[f0..], nf);
+        let store = |y: &mut [f32], oy: usize, ox: usize, sums: [f32; W]| {
+            let out: [f32; W] = std::array::from_fn(|f| b[f] + sums[f]);
+            let at = (oy * g.out_w + ox) * filters + f0;
+            match y.get_mut(at..at + W) {
+                // One vector's store where a single pass covers every
+                // filter: lanes past `nf` land on the next position,
+                // which is written after this one. (With more filters
+                // they would land on this pass's earlier ones.)
+                Some(whole) if filters <= W => whole.copy_from_slice(&out),
+                _ => y[at..at + nf].copy_from_slice(&out[..nf]),
+            }
+        };
+        let gather = |oy: usize, ox: usize| -> [f32; P] {
+            let window = &buf[pad.corner(g, oy, ox)..];
+            let mut xs = [0.0f32; P];
+            for (x, &offset) in xs.iter_mut().zip(&pad.offsets).take(patch) {
+                *x = window[offset];
+            }
+            xs
+        };
         for oy in 0..g.out_h {
-            for ox in 0..g.out_w {
-                let window = &buf[pad.corner(g, oy, ox)..];
-                let mut xs = [0.0f32; P];
-                for (x, &offset) in xs.iter_mut().zip(&pad.offsets).take(patch) {
-                    *x = window[offset];
+            let mut ox = 0;
+            if !narrow {
+                // The blocked order's sum is one chain of multiply-adds per
+                // position: several positions side by side keep the
+                // multipliers busy while each waits on its last step.
+                while ox + POSITIONS <= g.out_w {
+                    let corner = pad.corner(g, oy, ox);
+                    let step = g.stride * g.channels;
+                    let sums = blocked_order_side_by_side::<W, FUSED, P, POSITIONS>(
+                        &buf[corner..],
+                        step,
+                        &pad.offsets,
+                        &weights,
+                        patch,
+                    );
+                    for (i, sums) in sums.into_iter().enumerate() {
+                        store(y, oy, ox + i, sums);
+                    }
+                    ox += POSITIONS;
                 }
+            }
+            for ox in ox..g.out_w {
+                let xs = gather(oy, ox);
                 let sums = if narrow {
                     dots_order::<W, FUSED, P>(&xs, &weights, patch)
                 } else {
                     blocked_order::<W, FUSED, P>(&xs, &weights, patch)
                 };
-                let out: [f32; W] = std::array::from_fn(|f| b[f] + sums[f]);
-                let at = (oy * g.out_w + ox) * filters + f0;
-                match y.get_mut(at..at + W) {
-                    // One vector's store where a single pass covers every
-                    // filter: lanes past `nf` land on the next position,
-                    // which is written after this one. (With more filters
-                    // they would land on this pass's earlier ones.)
-                    Some(whole) if filters <= W => whole.copy_from_slice(&out),
-                    _ => y[at..at + nf].copy_from_slice(&out[..nf]),
-                }
+                store(y, oy, ox, sums);
             }
         }
     }
@@ -404,6 +435,30 @@ fn dots_order<const W: usize, const FUSED: bool, const P: usize>(
         live = live.min(width);
     }
     partial[0]
+}
+
+/// [`blocked_order`] of `Q` windows at once, each its own chain: window
+/// `i` starts `i * step` floats into `image`, its elements at `offsets`.
+/// The loop over the window's elements stays a loop, its body one weight
+/// vector against `Q` broadcasts, so the `Q` sums stay in registers
+/// whatever the window's length.
+#[inline(always)]
+fn blocked_order_side_by_side<const W: usize, const FUSED: bool, const P: usize, const Q: usize>(
+    image: &[f32],
+    step: usize,
+    offsets: &[usize; MAX_PATCH],
+    weights: &[[f32; W]; P],
+    patch: usize,
+) -> [[f32; W]; Q] {
+    let mut s = [[0.0f32; W]; Q];
+    for (wp, &offset) in weights.iter().zip(offsets).take(patch) {
+        let xs = &image[offset..][..(Q - 1) * step + 1];
+        for (i, s) in s.iter_mut().enumerate() {
+            let x = xs[i * step];
+            s.iter_mut().zip(wp).for_each(|(s, &w)| *s = madd::<FUSED>(x, w, *s));
+        }
+    }
+    s
 }
 
 /// The window times each filter in the blocked loop nest's order: element
@@ -446,16 +501,22 @@ fn block_sums_body<const W: usize, const FUSED: bool>(
     buf: &mut [f32],
 ) {
     match g.patch_len() {
-        4 => block_sums_patch::<W, FUSED, 4>(g, x, dy, rows, sums, buf, 4),
-        9 => block_sums_patch::<W, FUSED, 9>(g, x, dy, rows, sums, buf, 9),
-        25 => block_sums_patch::<W, FUSED, 25>(g, x, dy, rows, sums, buf, 25),
-        patch => block_sums_patch::<W, FUSED, MAX_PATCH>(g, x, dy, rows, sums, buf, patch),
+        4 => block_sums_groups::<W, FUSED, 4>(g, x, dy, rows, sums, buf, 4),
+        9 => block_sums_groups::<W, FUSED, 9>(g, x, dy, rows, sums, buf, 9),
+        25 => block_sums_groups::<W, FUSED, 13>(g, x, dy, rows, sums, buf, 25),
+        patch => block_sums_groups::<W, FUSED, 8>(g, x, dy, rows, sums, buf, patch),
     }
 }
 
+/// The block's sums, `G` window elements at a time: one pass over the
+/// block's rows per group. A group's accumulators (a vector each) stay in
+/// registers only while the compiler unrolls the loop over them, which it
+/// does for 9 or 13 of them and not for a 5x5 window's 25 (those stayed in
+/// memory, and the pass ran 12 times slower). Each sum still runs over the
+/// same rows in the same order, so the grouping changes no bits.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn block_sums_patch<const W: usize, const FUSED: bool, const P: usize>(
+fn block_sums_groups<const W: usize, const FUSED: bool, const G: usize>(
     g: &ConvGeometry,
     x: &[f32],
     dy: &[f32],
@@ -467,40 +528,51 @@ fn block_sums_patch<const W: usize, const FUSED: bool, const P: usize>(
     let Rows { filters, start, count } = rows;
     let (positions, img) = (g.positions(), g.image_len());
     let pad = Padded::new(g);
-    for f0 in (0..filters).step_by(W) {
-        let nf = W.min(filters - f0);
-        let mut acc = [[0.0f32; W]; P];
-        // Image by image over the block's rows, the position's window
-        // corner stepped along without divisions.
-        let mut row = start;
-        while row < start + count {
-            let (image, first) = (row / positions, row % positions);
-            let last = positions.min(first + start + count - row);
-            pad.fill(g, &x[image * img..][..img], buf);
-            let (mut oy, mut ox) = (first / g.out_w, first % g.out_w);
-            for position in first..last {
-                let window = &buf[pad.corner(g, oy, ox)..];
-                let d = load_spill::<W>(&dy[(image * positions + position) * filters + f0..], nf);
-                let mut xs = [0.0f32; P];
-                for (x, &offset) in xs.iter_mut().zip(&pad.offsets).take(patch) {
-                    *x = window[offset];
+    // Image by image over the block's rows: the padded copy is made once
+    // per image, not once per group and filter pass.
+    let mut row = start;
+    while row < start + count {
+        let (image, first) = (row / positions, row % positions);
+        let last = positions.min(first + start + count - row);
+        pad.fill(g, &x[image * img..][..img], buf);
+        let dy = &dy[image * positions * filters..][..positions * filters];
+        for f0 in (0..filters).step_by(W) {
+            let nf = W.min(filters - f0);
+            for p0 in (0..patch).step_by(G) {
+                let n = G.min(patch - p0);
+                let offsets: &[usize; G] = pad.offsets[p0..][..G].try_into().expect("G offsets");
+                let mut acc = [[0.0f32; W]; G];
+                let out = &mut sums[p0 * filters + f0..];
+                if row > start {
+                    // Carry on from the block's earlier images.
+                    for (j, a) in acc.iter_mut().enumerate().take(n) {
+                        a[..nf].copy_from_slice(&out[j * filters..][..nf]);
+                    }
                 }
-                for (a, &xv) in acc.iter_mut().zip(&xs).take(patch) {
-                    a.iter_mut().zip(&d).for_each(|(a, &d)| *a = madd::<FUSED>(xv, d, *a));
+                let (mut oy, mut ox) = (first / g.out_w, first % g.out_w);
+                for position in first..last {
+                    let window = &buf[pad.corner(g, oy, ox)..];
+                    let d = load_spill::<W>(&dy[position * filters + f0..], nf);
+                    // All G, whatever `n`: a loop of constant length unrolls
+                    // (past the window, offsets are 0 and those sums unused).
+                    for (a, &offset) in acc.iter_mut().zip(offsets) {
+                        let xv = window[offset];
+                        a.iter_mut().zip(&d).for_each(|(a, &d)| *a = madd::<FUSED>(xv, d, *a));
+                    }
+                    ox += 1;
+                    if ox == g.out_w {
+                        (oy, ox) = (oy + 1, 0);
+                    }
                 }
-                ox += 1;
-                if ox == g.out_w {
-                    (oy, ox) = (oy + 1, 0);
+                // Copied out whole: a slice of `acc` itself of a length known
+                // only at run time would keep it out of registers.
+                for (j, &a) in acc.iter().enumerate().take(n) {
+                    let a: [f32; W] = a;
+                    out[j * filters..][..nf].copy_from_slice(&a[..nf]);
                 }
             }
-            row += last - first;
         }
-        // Copied out whole: a slice of `acc` itself of a length known
-        // only at run time would keep it out of registers.
-        for (p, &a) in acc.iter().enumerate().take(patch) {
-            let a: [f32; W] = a;
-            sums[p * filters + f0..][..nf].copy_from_slice(&a[..nf]);
-        }
+        row += last - first;
     }
 }
 
