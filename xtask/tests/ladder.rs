@@ -104,8 +104,9 @@ fn xtask(args: &[&str], threads: &str, data: &Path) {
     assert!(status.success(), "xtask {args:?}");
 }
 
-/// The files of a ladder's output folder, with wall times and thread
-/// counts (the only things that may differ) taken out.
+/// The files of a ladder's output folder, with wall times (evaluation's
+/// share included) and thread counts (the only things that may differ)
+/// taken out.
 fn outputs(dir: &Path) -> Vec<(String, String)> {
     let mut json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("ladder.json")).unwrap()).unwrap();
@@ -113,6 +114,7 @@ fn outputs(dir: &Path) -> Vec<(String, String)> {
         match v {
             serde_json::Value::Object(map) => {
                 map.remove("seconds");
+                map.remove("evaluating");
                 map.remove("threads");
                 map.values_mut().for_each(strip);
             }

@@ -284,9 +284,12 @@ fn train(
     // Time to accuracy as a user waits for it: from the process's start,
     // loading and checking the data included, to the final figure.
     eprintln!(
-        "wall time {:.2} s from the start: loading the data {load_seconds:.2} s, training {:.2} s",
+        "wall time {:.2} s from the start: loading the data {load_seconds:.2} s, training {:.2} s \
+         ({} kernel, {} threads)",
         crate::STARTED.get().map_or(0.0, |t| t.elapsed().as_secs_f64()),
-        history.seconds
+        history.seconds,
+        kernels::isa::Isa::selected().name(),
+        rayon::current_num_threads()
     );
 
     if let Some(path) = &args.plot {

@@ -82,9 +82,12 @@ fn train(data: &Path, settings: &str, isa: Isa, threads: usize, out: &Path) -> O
     tensors.sort();
     let history: serde_json::Value = serde_json::from_slice(&std::fs::read(&history).unwrap()).unwrap();
     let mut records = history["records"].clone();
-    // Wall times are the only thing allowed to differ.
+    // Wall times (and the part of them spent evaluating) are the only
+    // thing allowed to differ.
     for r in records.as_array_mut().unwrap() {
-        r.as_object_mut().unwrap().remove("seconds");
+        let r = r.as_object_mut().unwrap();
+        r.remove("seconds");
+        r.remove("evaluating");
     }
     Outcome {
         tensors,

@@ -266,6 +266,11 @@ pub struct Record {
     pub test: Option<Metrics>,
     /// Seconds since `fit` began, evaluation included.
     pub seconds: f64,
+    /// Of those, the seconds spent measuring the monitored sets, this
+    /// record's and every earlier one's: `seconds - evaluating` is the time
+    /// training took to get here.
+    #[serde(default)]
+    pub evaluating: f64,
 }
 
 /// Every record of a run.
@@ -432,6 +437,7 @@ pub fn fit_from(
     callbacks: &mut [&mut dyn Callback],
 ) -> Result<History, NnError> {
     let earlier = progress.history.records.last().map_or(0.0, |r| r.seconds);
+    let mut earlier_evaluating = progress.history.records.last().map_or(0.0, |r| r.evaluating);
     let started = Instant::now()
         .checked_sub(Duration::from_secs_f64(earlier))
         .unwrap_or_else(Instant::now);
@@ -529,6 +535,7 @@ pub fn fit_from(
         for c in callbacks.iter_mut() {
             c.stretch_end();
         }
+        let evaluation_started = Instant::now();
         let mut measure = |wanted: bool, subset: &Subset| -> Result<Option<Metrics>, NnError> {
             if wanted && !subset.is_empty() {
                 evaluate(net, subset, &mut batch).map(Some)
@@ -536,16 +543,24 @@ pub fn fit_from(
                 Ok(None)
             }
         };
+        let (train, validation, test) = (
+            measure(monitor.train, data.train)?,
+            measure(monitor.validation, data.validation)?,
+            measure(monitor.test, data.test)?,
+        );
+        let evaluating = earlier_evaluating + evaluation_started.elapsed().as_secs_f64();
+        earlier_evaluating = evaluating;
         let record = Record {
             epoch,
             step: progress.step,
             cost,
             batch_accuracy,
             learning_rate,
-            train: measure(monitor.train, data.train)?,
-            validation: measure(monitor.validation, data.validation)?,
-            test: measure(monitor.test, data.test)?,
+            train,
+            validation,
+            test,
             seconds: started.elapsed().as_secs_f64(),
+            evaluating,
         };
         let mut stop = stop_diverged;
         for c in callbacks.iter_mut() {

@@ -22,7 +22,7 @@ pub enum OptimizerKind {
     /// RMSProp with rho 0.9 and epsilon 1e-7.
     Rmsprop,
     /// Adam with TensorFlow's defaults (beta1 0.9, beta2 0.999, epsilon 1e-8;
-    /// see --adam-epsilon and --adam-correction).
+    /// see --adam-beta1, --adam-beta2, --adam-epsilon and --adam-correction).
     Adam,
     /// AdamW: Adam with decoupled weight decay (--decoupled-decay).
     Adamw,
@@ -55,6 +55,13 @@ pub struct OptimizerSpec {
     /// Momentum of --optimizer momentum and nesterov.
     #[cfg_attr(feature = "clap", arg(long, default_value_t = 0.9))]
     pub momentum: f32,
+    /// Adam's and AdamW's beta1: how slowly the mean of the gradients moves.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 0.9))]
+    pub adam_beta1: f32,
+    /// Adam's and AdamW's beta2: how slowly the mean of the squared
+    /// gradients moves.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 0.999))]
+    pub adam_beta2: f32,
     /// Epsilon of Adam and AdamW.
     #[cfg_attr(feature = "clap", arg(long, default_value_t = 1e-8))]
     pub adam_epsilon: f32,
@@ -73,6 +80,8 @@ impl Default for OptimizerSpec {
             optimizer: OptimizerKind::Sgd,
             lr: 0.01,
             momentum: 0.9,
+            adam_beta1: 0.9,
+            adam_beta2: 0.999,
             adam_epsilon: 1e-8,
             adam_correction: CorrectionKind::StepSize,
             decoupled_decay: 0.01,
@@ -98,8 +107,14 @@ impl OptimizerSpec {
                 self.decoupled_decay
             )));
         }
-        if !(0.0..1.0).contains(&self.momentum) {
-            return Err(SpecError(format!("momentum must be in [0, 1), got {}", self.momentum)));
+        for (name, x) in [
+            ("momentum", self.momentum),
+            ("adam-beta1", self.adam_beta1),
+            ("adam-beta2", self.adam_beta2),
+        ] {
+            if !(0.0..1.0).contains(&x) {
+                return Err(SpecError(format!("{name} must be in [0, 1), got {x}")));
+            }
         }
         Ok(())
     }
@@ -124,6 +139,8 @@ impl OptimizerSpec {
             OptimizerKind::Adagrad => Box::new(AdaGrad::new(self.lr, 1e-7)),
             OptimizerKind::Rmsprop => Box::new(RmsProp::new(self.lr, 0.9, 1e-7)),
             OptimizerKind::Adam | OptimizerKind::Adamw => Box::new(Adam::new(AdamConfig {
+                beta1: self.adam_beta1,
+                beta2: self.adam_beta2,
                 epsilon: self.adam_epsilon,
                 correction: match self.adam_correction {
                     CorrectionKind::StepSize => BiasCorrection::StepSize,

@@ -277,9 +277,11 @@ fn write_results(args: &LadderArgs, ladder: &Ladder, out: &Path, fresh: Vec<Rung
         &out.join("ladder.json"),
         serde_json::to_string_pretty(&json)?.as_bytes(),
     )?;
-    let reference = reference::Reference::load_beside(&args.config)?;
-    plots::write_all(&out.join("plots"), &results, &ladder.trajectories, reference.as_ref())
-        .map_err(|e| e.to_string())?;
+    let references = plots::References {
+        cnn: reference::Reference::load_beside(&args.config)?,
+        fast: reference::SideBySide::load_beside(&args.config)?,
+    };
+    plots::write_all(&out.join("plots"), &results, &ladder.trajectories, &references).map_err(|e| e.to_string())?;
     eprintln!("wrote {}", out.join("ladder.md").display());
     Ok(())
 }

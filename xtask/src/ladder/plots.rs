@@ -1,6 +1,7 @@
 //! The ladder's charts, as SVG: cost per epoch of the A rungs, train and
 //! test accuracy of the D rungs, the optimisers' paths, the CNN's test
-//! accuracy, and XOR's success rates.
+//! accuracy, XOR's success rates, and the fast recipe's test accuracy
+//! against wall seconds beside PyTorch's.
 
 use std::path::Path;
 
@@ -10,11 +11,11 @@ use plotters::prelude::*;
 use train::OptimizerKind;
 
 use super::config::{DataKind, Trajectory};
-use super::reference::Reference;
+use super::reference::{Reference, SideBySide};
 use super::runner::RungResult;
 
 /// The files written, and what each shows.
-pub const FILES: [(&str, &str); 5] = [
+pub const FILES: [(&str, &str); 6] = [
     (
         "a-cost.svg",
         "cost per epoch of the A rungs (mean over seeds, log scale)",
@@ -29,7 +30,20 @@ pub const FILES: [(&str, &str); 5] = [
         "the CNN's test accuracy every 500 steps, each seed, and TensorFlow's mean",
     ),
     ("xor.svg", "XOR: fraction of seeds that reach accuracy 1.0"),
+    (
+        "fast.svg",
+        "the fast recipe (rung G), ours and PyTorch's alternating on one machine: test accuracy against wall seconds \
+         from the process's start, every tenth of the run (lines) and the recipe as it is (dots), each seed",
+    ),
 ];
+
+/// Other frameworks' runs drawn beside ours.
+pub struct References {
+    /// Rung F in TensorFlow.
+    pub cnn: Option<Reference>,
+    /// The fast recipe, ours and PyTorch's.
+    pub fast: Option<SideBySide>,
+}
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -47,12 +61,11 @@ const COLOURS: [RGBColor; 10] = [
 ];
 
 /// Writes every chart it has data for into `dir`.
-/// `reference`: rung F run in another framework, drawn on the CNN chart.
 pub fn write_all(
     dir: &Path,
     results: &[RungResult],
     trajectories: &[Trajectory],
-    reference: Option<&Reference>,
+    references: &References,
 ) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let section = |s: &str| -> Vec<&RungResult> {
@@ -73,7 +86,7 @@ pub fn write_all(
         trajectory_chart(&dir.join(FILES[2].0), trajectories)?;
     }
     if let Some(f) = results.iter().find(|r| r.rung.id == "F" && !r.runs.is_empty()) {
-        cnn_chart(&dir.join(FILES[3].0), f, reference)?;
+        cnn_chart(&dir.join(FILES[3].0), f, references.cnn.as_ref())?;
     }
     let xor: Vec<&RungResult> = results
         .iter()
@@ -82,6 +95,103 @@ pub fn write_all(
     if !xor.is_empty() {
         xor_chart(&dir.join(FILES[4].0), &xor)?;
     }
+    if let Some(fast) = &references.fast {
+        fast_chart(&dir.join(FILES[5].0), fast)?;
+    }
+    Ok(())
+}
+
+type AccuracyChart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// Axes of test accuracy (from `low` to 1) against `x_desc` (from 0 to
+/// `right`), with the 0.99 line dashed.
+fn accuracy_axes<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    caption: &str,
+    x_desc: &str,
+    right: f64,
+    low: f64,
+) -> Result<AccuracyChart<'a, 'b>> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, ("sans-serif", 20))
+        .margin(12)
+        .margin_right(30)
+        .x_label_area_size(36)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0f64..right, low..1.0)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc("test accuracy")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.3}"))
+        .draw()?;
+    chart.draw_series(DashedLineSeries::new(
+        [(0.0, 0.99), (right, 0.99)],
+        6,
+        4,
+        BLACK.stroke_width(1),
+    ))?;
+    Ok(chart)
+}
+
+/// Each run of the side-by-side file: its curve as a line, its timed run as
+/// a dot, ours in blue and PyTorch's in orange.
+fn fast_chart(path: &Path, side: &SideBySide) -> Result<()> {
+    let root = SVGBackend::new(path, (900, 500)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let curves = side.curve.as_ref().map_or(&[][..], |p| &p.runs[..]);
+    let timed = side.timing.as_ref().map_or(&[][..], |p| &p.runs[..]);
+    let points = curves
+        .iter()
+        .flat_map(|r| r.records.iter().map(|w| (w.wall_seconds, w.test)))
+        .chain(timed.iter().map(|r| (r.wall_seconds, r.test)));
+    let (mut right, mut low) = (1.0f64, 1.0f64);
+    for (x, y) in points {
+        right = right.max(x);
+        low = low.min(y);
+    }
+    let low = low.clamp(0.9, 0.985);
+    let caption = format!("Fast recipe (rung G) on {}, 2 threads", side.cpu);
+    let mut chart = accuracy_axes(
+        &root,
+        &caption,
+        "wall seconds from the process's start",
+        right * 1.05,
+        low,
+    )?;
+    let colour = |framework: &str| if framework == "ours" { COLOURS[0] } else { COLOURS[1] };
+    let mut labelled = Vec::new();
+    for run in curves {
+        let c = colour(&run.framework);
+        let series = chart.draw_series(LineSeries::new(
+            run.records.iter().map(|w| (w.wall_seconds, w.test.max(low))),
+            c.stroke_width(1),
+        ))?;
+        if !labelled.contains(&run.framework) {
+            labelled.push(run.framework.clone());
+            let seeds = curves.iter().filter(|r| r.framework == run.framework).count();
+            series
+                .label(format!("{}, {seeds} seeds", run.framework))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+        }
+    }
+    chart.draw_series(
+        timed
+            .iter()
+            .map(|r| Circle::new((r.wall_seconds, r.test), 4, colour(&r.framework).filled())),
+    )?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.9))
+        .draw()?;
+    root.present()?;
     Ok(())
 }
 
@@ -281,26 +391,7 @@ fn cnn_chart(path: &Path, f: &RungResult, reference: Option<&Reference>) -> Resu
         .map(|p| p.1)
         .fold(1.0, f64::min)
         .clamp(0.0, 0.95);
-    let mut chart = ChartBuilder::on(&root)
-        .caption("CNN (rung F): test accuracy", ("sans-serif", 20))
-        .margin(12)
-        .margin_right(30)
-        .x_label_area_size(36)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0f64..last, low..1.0)?;
-    chart
-        .configure_mesh()
-        .x_desc("step")
-        .y_desc("test accuracy")
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_label_formatter(&|y| format!("{y:.3}"))
-        .draw()?;
-    chart.draw_series(DashedLineSeries::new(
-        [(0.0, 0.99), (last, 0.99)],
-        6,
-        4,
-        BLACK.stroke_width(1),
-    ))?;
+    let mut chart = accuracy_axes(&root, "CNN (rung F): test accuracy", "step", last, low)?;
     for (i, (seed, s)) in series.iter().enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
         chart
