@@ -62,6 +62,40 @@ proptest! {
         }
     }
 
+    /// im2col writes each window exactly: pixel (oy·s + ky - pad_top,
+    /// ox·s + kx - pad_left) of channel c at (position, (ky, kx, c)), zero
+    /// in the padding.
+    #[test]
+    fn im2col_copies_every_window((g, batch) in geometry(), seed in any::<u64>()) {
+        let x = values(batch * g.image_len(), seed);
+        let patch = g.patch_len();
+        let mut cols = vec![f32::NAN; batch * g.positions() * patch];
+        im2col(&g, batch, &x, &mut cols);
+        for n in 0..batch {
+            for oy in 0..g.out_h {
+                for ox in 0..g.out_w {
+                    let row = &cols[((n * g.out_h + oy) * g.out_w + ox) * patch..][..patch];
+                    for ky in 0..g.kernel_h {
+                        for kx in 0..g.kernel_w {
+                            for c in 0..g.channels {
+                                let y = (oy * g.stride + ky) as isize - g.pad_top as isize;
+                                let xx = (ox * g.stride + kx) as isize - g.pad_left as isize;
+                                let inside = (0..g.height as isize).contains(&y) && (0..g.width as isize).contains(&xx);
+                                let want = if inside {
+                                    x[n * g.image_len() + (y as usize * g.width + xx as usize) * g.channels + c]
+                                } else {
+                                    0.0
+                                };
+                                let got = row[(ky * g.kernel_w + kx) * g.channels + c];
+                                prop_assert!(got.to_bits() == want.to_bits(), "{g:?}: ({n}, {oy}, {ox}) ({ky}, {kx}, {c}): {got} vs {want}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// <im2col(x), c> = <x, col2im(c)> for every x and c: col2im is exactly
     /// the transpose of im2col, which the input gradient relies on.
     #[test]

@@ -202,19 +202,23 @@ pub struct Metrics {
     pub accuracy: f64,
 }
 
-/// Loss and accuracy of `net` on `subset`, in chunks of 200: big enough
-/// for the products to run at speed, small enough that a CNN's im2col
-/// buffers stay near a hundred megabytes (a chunk of 1,000 would need
-/// 627 MB for the second convolution alone).
+/// Loss and accuracy of `net` on `subset`, in chunks of 200 (the mean
+/// loss is taken chunk by chunk, so the chunk fixes its bits), each run
+/// through the model `PART` images at a time
+/// ([`Classifier::evaluate_in_parts`], the same bits): a CNN's im2col
+/// buffers then stay near the L2's size (200 images made the second
+/// convolution's 17 MB): a step and a 15,000-image evaluation of the fast
+/// recipe took 0.68 s instead of 0.75 (medians of five, alternating; Zen 4).
 pub fn evaluate(net: &mut Classifier, subset: &Subset, batch: &mut Batch) -> Result<Metrics, NnError> {
     const CHUNK: usize = 200;
+    const PART: usize = 32;
     let mut correct = 0;
     let mut loss = 0.0f64;
     for start in (0..subset.len()).step_by(CHUNK) {
         let end = (start + CHUNK).min(subset.len());
         batch.shape(end - start, net);
         subset.gather_range(start, end, batch.x.data_mut(), &mut batch.labels);
-        let (chunk_loss, chunk_correct) = net.evaluate(&batch.x, &batch.labels)?;
+        let (chunk_loss, chunk_correct) = net.evaluate_in_parts(&batch.x, &batch.labels, PART)?;
         loss += chunk_loss as f64 * (end - start) as f64;
         correct += chunk_correct;
     }
