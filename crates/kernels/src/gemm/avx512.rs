@@ -56,6 +56,23 @@ impl MicroKernel for Avx512 {
         // AVX-512F; each arm passes its own row count.
         unsafe {
             let edge = |tile: EdgeTile| tile(kc, a, rs_a, cs_a, b, rs_b, c, ldc, nr, alpha, beta);
+            if nr <= 16 {
+                // A panel of at most 16 columns (48 = 32 + 16 filters, say):
+                // its right half is zero padding, so only the left is
+                // multiplied, in the same order.
+                return match mr {
+                    1 => edge(tile_half::<1>),
+                    2 => edge(tile_half::<2>),
+                    3 => edge(tile_half::<3>),
+                    4 => edge(tile_half::<4>),
+                    5 => edge(tile_half::<5>),
+                    6 => edge(tile_half::<6>),
+                    7 => edge(tile_half::<7>),
+                    8 => edge(tile_half::<8>),
+                    9 => edge(tile_half::<9>),
+                    _ => edge(tile_half::<10>),
+                };
+            }
             match mr {
                 1 => edge(tile_rows::<1, true>),
                 2 => edge(tile_rows::<2, true>),
@@ -173,6 +190,54 @@ unsafe fn tile_rows<const R: usize, const MASKED: bool>(
                     _mm512_storeu_ps(at, v);
                 }
             }
+        }
+    }
+}
+
+/// [`tile_rows`] for a tile of at most 16 columns: one zmm of B a step and
+/// one accumulator a row, each lane summed as the full tile sums it (the
+/// same bits), for half the multiply-adds and B's loads.
+///
+/// # Safety
+/// As `MicroKernel::tile_edge`, with `R` the row count and `nr <= 16`.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile_half<const R: usize>(
+    kc: usize,
+    a: *const f32,
+    rs_a: usize,
+    cs_a: usize,
+    b: *const f32,
+    rs_b: usize,
+    c: *mut f32,
+    ldc: usize,
+    nr: usize,
+    alpha: f32,
+    beta: f32,
+) {
+    let mask = ((1u32 << nr.min(16)) - 1) as __mmask16;
+    // SAFETY: as in `MicroKernel::tile_edge`.
+    unsafe {
+        let mut acc = [_mm512_setzero_ps(); R];
+        let (mut ap, mut bp) = (a, b);
+        for _ in 0..kc {
+            let b0 = _mm512_loadu_ps(bp);
+            for (i, row) in acc.iter_mut().enumerate() {
+                *row = _mm512_fmadd_ps(_mm512_set1_ps(*ap.add(i * rs_a)), b0, *row);
+            }
+            ap = ap.add(cs_a);
+            bp = bp.add(rs_b);
+        }
+        let scale = alpha != 1.0;
+        let alpha = _mm512_set1_ps(alpha);
+        for (i, &v) in acc.iter().enumerate() {
+            let at = c.add(i * ldc);
+            let mut v = if scale { _mm512_mul_ps(v, alpha) } else { v };
+            if beta != 0.0 {
+                let old = _mm512_maskz_loadu_ps(mask, at);
+                v = _mm512_fmadd_ps(old, _mm512_set1_ps(beta), v);
+            }
+            _mm512_mask_storeu_ps(at, mask, v);
         }
     }
 }
