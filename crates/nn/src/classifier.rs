@@ -163,13 +163,12 @@ impl Classifier {
     /// the same bits as `evaluate`'s; only the working set shrinks (a
     /// convolution's im2col buffer for 200 images is past a 1 MiB L2).
     pub fn evaluate_in_parts(&mut self, x: &Tensor, labels: &[u8], part: usize) -> Result<(f32, usize), NnError> {
-        let dims = x.shape().dims().to_vec();
-        let n = dims.first().copied().unwrap_or(0);
+        let n = x.shape().dims().first().copied().unwrap_or(0);
         if part == 0 || n <= part {
             return self.evaluate(x, labels);
         }
         let per_example = x.len() / n;
-        let mut part_dims = dims.clone();
+        let mut part_dims = x.shape().dims().to_vec();
         for start in (0..n).step_by(part) {
             let end = (start + part).min(n);
             part_dims[0] = end - start;

@@ -268,9 +268,10 @@ pub struct Record {
     pub seconds: f64,
     /// Of those, the seconds spent measuring the monitored sets, this
     /// record's and every earlier one's: `seconds - evaluating` is the time
-    /// training took to get here.
-    #[serde(default)]
-    pub evaluating: f64,
+    /// training took to get here. `None` in records written before it was
+    /// measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluating: Option<f64>,
 }
 
 /// Every record of a run.
@@ -437,7 +438,12 @@ pub fn fit_from(
     callbacks: &mut [&mut dyn Callback],
 ) -> Result<History, NnError> {
     let earlier = progress.history.records.last().map_or(0.0, |r| r.seconds);
-    let mut earlier_evaluating = progress.history.records.last().map_or(0.0, |r| r.evaluating);
+    let mut earlier_evaluating = progress
+        .history
+        .records
+        .last()
+        .and_then(|r| r.evaluating)
+        .unwrap_or(0.0);
     let started = Instant::now()
         .checked_sub(Duration::from_secs_f64(earlier))
         .unwrap_or_else(Instant::now);
@@ -560,7 +566,7 @@ pub fn fit_from(
             validation,
             test,
             seconds: started.elapsed().as_secs_f64(),
-            evaluating,
+            evaluating: Some(evaluating),
         };
         let mut stop = stop_diverged;
         for c in callbacks.iter_mut() {

@@ -35,7 +35,7 @@ impl MicroKernel for Avx512 {
         beta: f32,
     ) {
         // SAFETY: the caller upholds `tile`'s contract, which includes AVX-512F.
-        unsafe { tile_rows::<MR, false>(kc, a, rs_a, cs_a, b, rs_b, c, ldc, NR, alpha, beta) }
+        unsafe { tile_rows::<MR, false, 2>(kc, a, rs_a, cs_a, b, rs_b, c, ldc, NR, alpha, beta) }
     }
 
     unsafe fn tile_edge(
@@ -52,40 +52,17 @@ impl MicroKernel for Avx512 {
         alpha: f32,
         beta: f32,
     ) {
+        // A panel of at most 16 columns (48 = 32 + 16 filters, say) has a
+        // right half of zero padding: only the left half is multiplied,
+        // each lane in the same order.
+        let tile = if nr <= 16 {
+            edge_tile::<1>(mr)
+        } else {
+            edge_tile::<2>(mr)
+        };
         // SAFETY: the caller upholds `tile_edge`'s contract, which includes
-        // AVX-512F; each arm passes its own row count.
-        unsafe {
-            let edge = |tile: EdgeTile| tile(kc, a, rs_a, cs_a, b, rs_b, c, ldc, nr, alpha, beta);
-            if nr <= 16 {
-                // A panel of at most 16 columns (48 = 32 + 16 filters, say):
-                // its right half is zero padding, so only the left is
-                // multiplied, in the same order.
-                return match mr {
-                    1 => edge(tile_half::<1>),
-                    2 => edge(tile_half::<2>),
-                    3 => edge(tile_half::<3>),
-                    4 => edge(tile_half::<4>),
-                    5 => edge(tile_half::<5>),
-                    6 => edge(tile_half::<6>),
-                    7 => edge(tile_half::<7>),
-                    8 => edge(tile_half::<8>),
-                    9 => edge(tile_half::<9>),
-                    _ => edge(tile_half::<10>),
-                };
-            }
-            match mr {
-                1 => edge(tile_rows::<1, true>),
-                2 => edge(tile_rows::<2, true>),
-                3 => edge(tile_rows::<3, true>),
-                4 => edge(tile_rows::<4, true>),
-                5 => edge(tile_rows::<5, true>),
-                6 => edge(tile_rows::<6, true>),
-                7 => edge(tile_rows::<7, true>),
-                8 => edge(tile_rows::<8, true>),
-                9 => edge(tile_rows::<9, true>),
-                _ => edge(tile_rows::<10, true>),
-            }
-        }
+        // AVX-512F; `edge_tile` gives the tile of `mr` rows.
+        unsafe { tile(kc, a, rs_a, cs_a, b, rs_b, c, ldc, nr, alpha, beta) }
     }
 
     fn pack_b(b: &Operand, row0: usize, depth: usize, col0: usize, cols: usize, dst: &mut [f32]) {
@@ -131,10 +108,28 @@ unsafe fn transpose_block(src: *const f32, ld: usize, dst: *mut f32, ld_dst: usi
 /// The signature of [`tile_rows`] for one row count.
 type EdgeTile = unsafe fn(usize, *const f32, usize, usize, *const f32, usize, *mut f32, usize, usize, f32, f32);
 
+/// The masked [`tile_rows`] of `mr` rows (at most MR) and `H` halves.
+fn edge_tile<const H: usize>(mr: usize) -> EdgeTile {
+    match mr {
+        1 => tile_rows::<1, true, H>,
+        2 => tile_rows::<2, true, H>,
+        3 => tile_rows::<3, true, H>,
+        4 => tile_rows::<4, true, H>,
+        5 => tile_rows::<5, true, H>,
+        6 => tile_rows::<6, true, H>,
+        7 => tile_rows::<7, true, H>,
+        8 => tile_rows::<8, true, H>,
+        9 => tile_rows::<9, true, H>,
+        _ => tile_rows::<10, true, H>,
+    }
+}
+
 /// A tile of `R` rows (at most MR) and `nr` columns (at most NR) of C: the
 /// full 10 x 32 tile, or an edge tile computed the same way (the same sums
 /// in the same order) for the rows that exist only, and written through
-/// masks (`MASKED`; the full tile keeps plain loads and stores). For edges
+/// masks (`MASKED`; the full tile keeps plain loads and stores). `H` is
+/// the number of 16-float halves multiplied: 2, or 1 for a tile of at most
+/// 16 columns, whose right half of B is zero padding. For edges
 /// this replaces a scratch tile, which cost a full MR-row product plus a
 /// scalar copy: 1.5% of 512 x 100 x 512, whose 512 rows leave a 2-row
 /// panel.
@@ -143,7 +138,7 @@ type EdgeTile = unsafe fn(usize, *const f32, usize, usize, *const f32, usize, *m
 /// As `MicroKernel::tile_edge`, with `R` the row count.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn tile_rows<const R: usize, const MASKED: bool>(
+unsafe fn tile_rows<const R: usize, const MASKED: bool, const H: usize>(
     kc: usize,
     a: *const f32,
     rs_a: usize,
@@ -166,7 +161,7 @@ unsafe fn tile_rows<const R: usize, const MASKED: bool>(
     // SAFETY: as in `MicroKernel::tile_edge`.
     unsafe {
         prefetch_c::<R>(c, ldc);
-        let acc = product::<R>(kc, a, rs_a, cs_a, b, rs_b);
+        let acc = product::<R, H>(kc, a, rs_a, cs_a, b, rs_b);
         // Multiplying by 1 is exact, and it would take 2 * MR of the FMA
         // unit's cycles a tile: 4% of a tile at conv1's k = 25.
         let scale = alpha != 1.0;
@@ -194,54 +189,6 @@ unsafe fn tile_rows<const R: usize, const MASKED: bool>(
     }
 }
 
-/// [`tile_rows`] for a tile of at most 16 columns: one zmm of B a step and
-/// one accumulator a row, each lane summed as the full tile sums it (the
-/// same bits), for half the multiply-adds and B's loads.
-///
-/// # Safety
-/// As `MicroKernel::tile_edge`, with `R` the row count and `nr <= 16`.
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn tile_half<const R: usize>(
-    kc: usize,
-    a: *const f32,
-    rs_a: usize,
-    cs_a: usize,
-    b: *const f32,
-    rs_b: usize,
-    c: *mut f32,
-    ldc: usize,
-    nr: usize,
-    alpha: f32,
-    beta: f32,
-) {
-    let mask = ((1u32 << nr.min(16)) - 1) as __mmask16;
-    // SAFETY: as in `MicroKernel::tile_edge`.
-    unsafe {
-        let mut acc = [_mm512_setzero_ps(); R];
-        let (mut ap, mut bp) = (a, b);
-        for _ in 0..kc {
-            let b0 = _mm512_loadu_ps(bp);
-            for (i, row) in acc.iter_mut().enumerate() {
-                *row = _mm512_fmadd_ps(_mm512_set1_ps(*ap.add(i * rs_a)), b0, *row);
-            }
-            ap = ap.add(cs_a);
-            bp = bp.add(rs_b);
-        }
-        let scale = alpha != 1.0;
-        let alpha = _mm512_set1_ps(alpha);
-        for (i, &v) in acc.iter().enumerate() {
-            let at = c.add(i * ldc);
-            let mut v = if scale { _mm512_mul_ps(v, alpha) } else { v };
-            if beta != 0.0 {
-                let old = _mm512_maskz_loadu_ps(mask, at);
-                v = _mm512_fmadd_ps(old, _mm512_set1_ps(beta), v);
-            }
-            _mm512_mask_storeu_ps(at, mask, v);
-        }
-    }
-}
-
 /// Asks for the `R` rows of C's tile now: they arrive while the product
 /// runs, instead of stalling the stores at the end.
 ///
@@ -258,54 +205,54 @@ unsafe fn prefetch_c<const R: usize>(c: *mut f32, ldc: usize) {
     }
 }
 
-/// The `R x NR` product of A's `R x kc` block and B's `kc x NR` block, in
-/// registers. A packed or transposed has its elements of a step side by
+/// The `R x 16H` product of A's `R x kc` block and the first `16H` columns
+/// of B's `kc x NR` block, in registers. A packed or transposed has its elements of a step side by
 /// side: constant offsets then replace a chain of pointer increments.
 ///
 /// # Safety
 /// As in `MicroKernel::tile`, for `R` rows of A.
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn product<const R: usize>(
+unsafe fn product<const R: usize, const H: usize>(
     kc: usize,
     a: *const f32,
     rs_a: usize,
     cs_a: usize,
     b: *const f32,
     rs_b: usize,
-) -> [[__m512; 2]; R] {
+) -> [[__m512; H]; R] {
     // SAFETY: as the function's contract.
     unsafe {
         if rs_a == 1 {
-            product_strided::<R, true>(kc, a, 1, cs_a, b, rs_b)
+            product_strided::<R, true, H>(kc, a, 1, cs_a, b, rs_b)
         } else {
-            product_strided::<R, false>(kc, a, rs_a, cs_a, b, rs_b)
+            product_strided::<R, false, H>(kc, a, rs_a, cs_a, b, rs_b)
         }
     }
 }
 
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn product_strided<const R: usize, const UNIT_ROWS: bool>(
+unsafe fn product_strided<const R: usize, const UNIT_ROWS: bool, const H: usize>(
     kc: usize,
     a: *const f32,
     rs_a: usize,
     cs_a: usize,
     b: *const f32,
     rs_b: usize,
-) -> [[__m512; 2]; R] {
+) -> [[__m512; H]; R] {
     let rs_a = if UNIT_ROWS { 1 } else { rs_a };
-    let mut acc = [[_mm512_setzero_ps(); 2]; R];
+    let mut acc = [[_mm512_setzero_ps(); H]; R];
     // SAFETY: as in `product`.
     unsafe {
         let (mut a, mut b) = (a, b);
         for _ in 0..kc {
-            let b0 = _mm512_loadu_ps(b);
-            let b1 = _mm512_loadu_ps(b.add(16));
+            let bs: [__m512; H] = std::array::from_fn(|h| _mm512_loadu_ps(b.add(16 * h)));
             for (i, row) in acc.iter_mut().enumerate() {
                 let ai = _mm512_set1_ps(*a.add(i * rs_a));
-                row[0] = _mm512_fmadd_ps(ai, b0, row[0]);
-                row[1] = _mm512_fmadd_ps(ai, b1, row[1]);
+                for (acc, &bh) in row.iter_mut().zip(&bs) {
+                    *acc = _mm512_fmadd_ps(ai, bh, *acc);
+                }
             }
             a = a.add(cs_a);
             b = b.add(rs_b);
