@@ -16,6 +16,11 @@ use tensor::{Shape, Tensor};
 
 use crate::{Init, Layer, Mode, ParamMut};
 
+thread_local! {
+    // One image's cols in evaluation, kept per thread from call to call.
+    static EVAL_COLS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// A convolution layer.
 #[derive(Clone, Debug)]
 pub struct Conv2d {
@@ -100,7 +105,7 @@ impl Layer for Conv2d {
         Ok(vec![g.out_h, g.out_w, self.filters])
     }
 
-    fn forward(&mut self, input: &Tensor, output: &mut Tensor, _mode: Mode) {
+    fn forward(&mut self, input: &Tensor, output: &mut Tensor, mode: Mode) {
         let g = self.geometry_of(input);
         let batch = input.rows();
         let (positions, patch, filters) = (g.positions(), g.patch_len(), self.filters);
@@ -112,22 +117,42 @@ impl Layer for Conv2d {
             conv_direct::forward(&g, batch, input.data(), weight, bias, output.data_mut());
             return;
         }
-        self.cols.resize(batch * positions * patch, 0.0);
+        let image_cols = positions * patch;
+        let product = |cols: &mut [f32], x: &[f32], y: &mut [f32]| {
+            im2col(&g, 1, x, cols);
+            vector::broadcast_rows(y, bias);
+            // y = b + cols W
+            let (cols, w) = (MatRef::new(cols, positions, patch), MatRef::new(weight, patch, filters));
+            sgemm(1.0, cols, w, 1.0, MatMut::new(y, positions, filters));
+        };
+        let images = input.data().par_chunks(g.image_len());
+        let outputs = output.data_mut().par_chunks_mut(positions * filters);
+        if mode == Mode::Eval {
+            // No backward pass follows, so each image's cols is a
+            // thread's scratch that stays in L2 instead of a part of the
+            // batch's cols, which goes out to memory (10.8 MB for 128
+            // images of the fast recipe's second convolution).
+            images.zip(outputs).for_each(|(x, y)| {
+                EVAL_COLS.with(|cols| match cols.try_borrow_mut() {
+                    Ok(mut cols) => {
+                        cols.resize(image_cols, 0.0);
+                        product(&mut cols, x, y)
+                    }
+                    Err(_) => product(&mut vec![0.0; image_cols], x, y),
+                })
+            });
+            return;
+        }
+        self.cols.resize(batch * image_cols, 0.0);
         // Image by image: each image's rows of cols (627 KB for the
         // tutorial's second convolution) are multiplied while they are still
         // in L2, instead of the whole batch's 31 MB going out to memory and
         // back. cols is kept for the weight gradient.
         self.cols
-            .par_chunks_mut(positions * patch)
-            .zip(input.data().par_chunks(g.image_len()))
-            .zip(output.data_mut().par_chunks_mut(positions * filters))
-            .for_each(|((cols, x), y)| {
-                im2col(&g, 1, x, cols);
-                vector::broadcast_rows(y, bias);
-                // y = b + cols W
-                let (cols, w) = (MatRef::new(cols, positions, patch), MatRef::new(weight, patch, filters));
-                sgemm(1.0, cols, w, 1.0, MatMut::new(y, positions, filters));
-            });
+            .par_chunks_mut(image_cols)
+            .zip(images)
+            .zip(outputs)
+            .for_each(|((cols, x), y)| product(cols, x, y));
     }
 
     fn backward(&mut self, input: &Tensor, _output: &Tensor, grad_output: &Tensor, grad_input: Option<&mut Tensor>) {
