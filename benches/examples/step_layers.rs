@@ -9,6 +9,9 @@
 //! --arch` writes it, on 28x28x1 images (784 inputs when it begins with a
 //! dense layer), with Xavier weights:
 //! `step_layers arch "conv2d(16,3) batchnorm relu maxpool(2) flatten dense(10)" BATCH [steps]`.
+//! For a network given so, the whole model's step is timed too, as
+//! `Sequential` runs it (a first convolution and the pooling after it as
+//! one pass, where they fuse), alternating with the layer-by-layer step.
 
 use std::time::Instant;
 
@@ -24,9 +27,9 @@ fn main() {
         eprintln!("step_layers: {why}");
         std::process::exit(2);
     };
-    let (mut layers, x, rest) = match args.first().map(String::as_str) {
-        Some("cnn") | None => (cnn_layers(1), pixels(&[CNN_BATCH, 28, 28, 1]), 1),
-        Some("mlp") => (mlp_layers(1), pixels(&[MLP_BATCH, 784]), 1),
+    let (mut layers, x, rest, mut model) = match args.first().map(String::as_str) {
+        Some("cnn") | None => (cnn_layers(1), pixels(&[CNN_BATCH, 28, 28, 1]), 1, None),
+        Some("mlp") => (mlp_layers(1), pixels(&[MLP_BATCH, 784]), 1, None),
         Some("arch") => {
             let (Some(text), Some(batch)) = (args.get(1), args.get(2).and_then(|b| b.parse::<usize>().ok())) else {
                 fail("arch wants the network's text and a batch size".into())
@@ -35,12 +38,14 @@ fn main() {
                 .unwrap_or_else(|e| fail(e.to_string()));
             let dense_first = matches!(specs.first(), Some(nn::LayerSpec::Dense { .. }));
             let input: &[usize] = if dense_first { &[784] } else { &[28, 28, 1] };
-            let mut rng = <rand_xoshiro::Xoshiro256PlusPlus as rand::SeedableRng>::seed_from_u64(1);
-            let net = nn::Builder::with_layers(tensor::Shape::new(input), specs)
-                .build(&mut rng)
-                .unwrap_or_else(|e| fail(e.to_string()));
+            let build = || {
+                let mut rng = <rand_xoshiro::Xoshiro256PlusPlus as rand::SeedableRng>::seed_from_u64(1);
+                nn::Builder::with_layers(tensor::Shape::new(input), specs.clone())
+                    .build(&mut rng)
+                    .unwrap_or_else(|e| fail(e.to_string()))
+            };
             let shape: Vec<usize> = std::iter::once(batch).chain(input.iter().copied()).collect();
-            (net.into_layers(), pixels(&shape), 3)
+            (build().into_layers(), pixels(&shape), 3, Some(build()))
         }
         Some(other) => fail(format!("{other:?} is not a network: use cnn, mlp or arch")),
     };
@@ -50,6 +55,8 @@ fn main() {
     let mut grads: Vec<Tensor> = (0..n + 1).map(|_| Tensor::default()).collect();
     let mut adam = Adam::new(AdamConfig::tensorflow(1e-4));
     let mut times = vec![Vec::new(); 2 * n + 1];
+    let mut model_times = Vec::new();
+    let mut model_adam = Adam::new(AdamConfig::tensorflow(1e-4));
     let pool = rayon::ThreadPoolBuilder::new()
         .start_handler(|_| {
             kernels::denormals::flush_denormals();
@@ -86,6 +93,17 @@ fn main() {
                 });
             }
             times[2 * n].push(t.elapsed().as_secs_f64() * 1e3);
+            if let Some(model) = model.as_mut() {
+                let t = Instant::now();
+                let mut dy = model
+                    .forward(&x, Mode::Train)
+                    .expect("the batch fits the model")
+                    .clone();
+                dy.data_mut().iter_mut().for_each(|v| *v *= 1e-3);
+                model.backward(&x, &dy);
+                train::update(model, &mut model_adam);
+                model_times.push(t.elapsed().as_secs_f64() * 1e3);
+            }
         }
     });
     let median = |v: &mut Vec<f64>| {
@@ -108,4 +126,11 @@ fn main() {
     total += u;
     println!("{:<14} {u:>9.3}", "Adam update");
     println!("{:<14} {total:>9.3} ms (sum of medians)", "step");
+    if !model_times.is_empty() {
+        let m = median(&mut model_times);
+        println!(
+            "{:<14} {m:>9.3} ms (median, the whole model as Sequential runs it)",
+            "model step"
+        );
+    }
 }

@@ -14,7 +14,7 @@ use rand::Rng;
 use rayon::prelude::*;
 use tensor::{Shape, Tensor};
 
-use crate::{Init, Layer, Mode, ParamMut};
+use crate::{Init, Layer, MaxPool2d, Mode, ParamMut};
 
 thread_local! {
     // One image's cols in evaluation, kept per thread from call to call.
@@ -87,6 +87,54 @@ impl Conv2d {
         }
         ConvGeometry::new(h, w, c, self.kernel, self.kernel, self.stride, self.padding)
             .ok_or_else(|| format!("has a {0}x{0} kernel that does not fit", self.kernel))
+    }
+
+    /// True when this convolution, on `input` (per example), takes the
+    /// direct path and its outputs tile in 2x2 windows, so that
+    /// [`forward_pooled`](Self::forward_pooled) can pool them.
+    pub fn pools_directly(&self, input: &[usize]) -> bool {
+        self.geometry(input)
+            .is_ok_and(|g| conv_direct::applies(&g) && conv_direct::pools_in_twos(&g))
+    }
+
+    /// This convolution followed by `pool` (2x2 windows of stride 2 that
+    /// tile its outputs; [`pools_directly`](Self::pools_directly) and
+    /// [`MaxPool2d::tiles_in_twos`] hold), into `output`, the pooling's
+    /// output: the same bits as the two forward passes, without the
+    /// outputs in between ([`conv_direct::forward_pooled`]). `pool` keeps
+    /// the indices of the maxima, as its own forward pass would.
+    pub fn forward_pooled(&mut self, input: &Tensor, pool: &mut MaxPool2d, output: &mut Tensor) {
+        let g = self.geometry_of(input);
+        let batch = input.rows();
+        output.set_dims(&[batch, g.out_h / 2, g.out_w / 2, self.filters]);
+        let argmax = pool.argmax_for(output.len());
+        conv_direct::forward_pooled(
+            &g,
+            batch,
+            input.data(),
+            self.weight.data(),
+            self.bias.data(),
+            output.data_mut(),
+            argmax,
+        );
+    }
+
+    /// The backward pass of [`forward_pooled`](Self::forward_pooled), from
+    /// the gradient at the pooling's output, when this convolution is the
+    /// first layer (no input gradient): the same parameter gradients as
+    /// the two backward passes, without the output gradient in between
+    /// ([`conv_direct::weight_grad_pooled`]).
+    pub fn backward_pooled(&mut self, input: &Tensor, pool: &MaxPool2d, grad_output: &Tensor) {
+        let g = self.geometry_of(input);
+        conv_direct::weight_grad_pooled(
+            &g,
+            input.rows(),
+            input.data(),
+            grad_output.data(),
+            pool.argmax(),
+            self.weight_grad.data_mut(),
+            self.bias_grad.data_mut(),
+        );
     }
 
     fn geometry_of(&self, x: &Tensor) -> ConvGeometry {
@@ -213,5 +261,9 @@ impl Layer for Conv2d {
 
     fn param_count(&self) -> usize {
         self.weight.len() + self.bias.len()
+    }
+
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        Some(self)
     }
 }

@@ -33,6 +33,30 @@ impl MaxPool2d {
         }
     }
 
+    /// True when this pooling takes `input` (per example) in 2x2 windows of
+    /// stride 2 that tile it exactly, as
+    /// [`conv_direct::forward_pooled`](kernels::conv_direct::forward_pooled)
+    /// pools.
+    pub fn tiles_in_twos(&self, input: &[usize]) -> bool {
+        self.geometry(input).is_ok_and(|g| {
+            (g.kernel_h, g.kernel_w, g.stride, g.pad_top, g.pad_left) == (2, 2, 2, 0, 0)
+                && 2 * g.out_h == g.height
+                && 2 * g.out_w == g.width
+        })
+    }
+
+    /// The indices of the maxima, for a pass that pools in this layer's
+    /// stead, sized for `len` outputs.
+    pub(crate) fn argmax_for(&mut self, len: usize) -> &mut [u32] {
+        self.argmax.resize(len, 0);
+        &mut self.argmax
+    }
+
+    /// The indices of the last forward pass's maxima.
+    pub(crate) fn argmax(&self) -> &[u32] {
+        &self.argmax
+    }
+
     fn geometry(&self, input: &[usize]) -> Result<ConvGeometry, String> {
         let &[h, w, c] = input else {
             return Err("takes images [height, width, channels]".into());
@@ -67,6 +91,10 @@ impl Layer for MaxPool2d {
             dx.set_dims(input.shape().dims());
             max_pool_backward(input.rows(), grad_output.data(), &self.argmax, dx.data_mut());
         }
+    }
+
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        Some(self)
     }
 }
 

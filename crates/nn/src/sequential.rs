@@ -18,6 +18,12 @@ pub struct Sequential {
     outputs: Vec<Tensor>,
     /// `grads[i]`: gradient at the input of layer `i` (unused for `i = 0`).
     grads: Vec<Tensor>,
+    /// The first two layers are a convolution and a 2x2 pooling that run
+    /// as one ([`Conv2d::forward_pooled`](crate::Conv2d::forward_pooled)):
+    /// the same bits, without the convolution's output (4.8 MB for the fast
+    /// recipe's batch) written and read back; `outputs[0]` and `grads[1]`
+    /// stay unused.
+    pooled_head: bool,
 }
 
 impl Sequential {
@@ -30,6 +36,7 @@ impl Sequential {
             shapes: Vec::new(),
             outputs: Vec::new(),
             grads: Vec::new(),
+            pooled_head: false,
         }
     }
 
@@ -54,7 +61,25 @@ impl Sequential {
         self.shapes.push(Shape::new(&output));
         self.outputs.push(Tensor::default());
         self.grads.push(Tensor::default());
+        if self.layers.len() == 2 {
+            let first = self.input_shape.dims().to_vec();
+            let between = self.shapes[0].dims().to_vec();
+            let (conv, pool) = self.head();
+            self.pooled_head =
+                conv.is_some_and(|c| c.pools_directly(&first)) && pool.is_some_and(|p| p.tiles_in_twos(&between));
+        }
         Ok(self)
+    }
+
+    /// The first two layers as a convolution and a pooling, where they are.
+    fn head(&mut self) -> (Option<&mut crate::Conv2d>, Option<&mut crate::MaxPool2d>) {
+        match &mut self.layers[..] {
+            [conv, pool, ..] => (
+                conv.as_any_mut().and_then(|c| c.downcast_mut()),
+                pool.as_any_mut().and_then(|p| p.downcast_mut()),
+            ),
+            _ => (None, None),
+        }
     }
 
     /// The layers, taken out (e.g. to time each one alone).
@@ -98,7 +123,17 @@ impl Sequential {
                 found: Shape::new(per_example),
             });
         }
-        for i in 0..self.layers.len() {
+        let mut first = 0;
+        if self.pooled_head {
+            let mut output = std::mem::take(&mut self.outputs[1]);
+            let (Some(conv), Some(pool)) = self.head() else {
+                unreachable!("pooled_head is set for a convolution and a pooling")
+            };
+            conv.forward_pooled(x, pool, &mut output);
+            self.outputs[1] = output;
+            first = 2;
+        }
+        for i in first..self.layers.len() {
             let (done, rest) = self.outputs.split_at_mut(i);
             let input = done.last().unwrap_or(x);
             self.layers[i].forward(input, &mut rest[0], mode);
@@ -116,6 +151,24 @@ impl Sequential {
         let Some(last) = self.outputs.last() else { return };
         assert_eq!(last.shape(), grad_output.shape(), "grad_output must match the output");
         for i in (0..self.layers.len()).rev() {
+            if self.pooled_head && i == 1 {
+                // The gradient at the pooling's output: the next layer's
+                // input gradient, or the model's output gradient.
+                let more = self.layers.len() > 2;
+                let dy = if more {
+                    std::mem::take(&mut self.grads[2])
+                } else {
+                    Tensor::default()
+                };
+                let (Some(conv), Some(pool)) = self.head() else {
+                    unreachable!("pooled_head is set for a convolution and a pooling")
+                };
+                conv.backward_pooled(x, pool, if more { &dy } else { grad_output });
+                if more {
+                    self.grads[2] = dy;
+                }
+                break;
+            }
             let input = if i == 0 { x } else { &self.outputs[i - 1] };
             let (before, after) = self.grads.split_at_mut(i + 1);
             let dy = after.first().unwrap_or(grad_output);
@@ -210,6 +263,87 @@ mod conv_tests {
     use super::*;
     use crate::{Conv2d, Init, Padding};
     use rand::SeedableRng;
+
+    /// A first convolution and the 2x2 pooling after it run as one, with
+    /// the bits of the layers run one after the other: output, every
+    /// parameter gradient, in training and in evaluation; as the whole
+    /// model, and followed by more layers.
+    #[test]
+    fn a_pooled_first_convolution_has_the_layers_bits() {
+        use crate::{Dense, Flatten, MaxPool2d};
+        for (filters, kernel, dense) in [(12, 3, true), (32, 5, true), (6, 3, false)] {
+            let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(filters as u64);
+            let conv = Conv2d::new(
+                1,
+                filters,
+                kernel,
+                1,
+                Padding::Same,
+                &Init::XavierUniform,
+                &Init::XavierUniform,
+                &mut rng,
+            );
+            let pool = MaxPool2d::new(2, 2, Padding::Valid);
+            let head = Dense::new(14 * 14 * filters, 10, &Init::XavierUniform, &Init::Zeros, &mut rng);
+            let mut model = Sequential::new(Shape::new(&[28, 28, 1]));
+            model.push(conv.clone()).unwrap().push(pool.clone()).unwrap();
+            if dense {
+                model.push(Flatten).unwrap().push(head.clone()).unwrap();
+            }
+            assert!(model.pooled_head, "{filters} filters of {kernel}x{kernel}");
+            let mut layers: Vec<Box<dyn Layer>> = vec![Box::new(conv), Box::new(pool)];
+            if dense {
+                layers.push(Box::new(Flatten));
+                layers.push(Box::new(head));
+            }
+            let batch = 5;
+            let mut x = Tensor::zeros(Shape::new(&[batch, 28, 28, 1]));
+            x.data_mut()
+                .iter_mut()
+                .enumerate()
+                .for_each(|(i, v)| *v = ((i * 7919) % 255) as f32 / 255.0);
+            // A blank image: each window's outputs tie.
+            x.data_mut()[..784].fill(0.0);
+            for mode in [Mode::Train, Mode::Eval] {
+                // The layers one by one.
+                let mut outs: Vec<Tensor> = vec![Tensor::default(); layers.len()];
+                for (i, layer) in layers.iter_mut().enumerate() {
+                    let (done, rest) = outs.split_at_mut(i);
+                    layer.forward(done.last().unwrap_or(&x), &mut rest[0], mode);
+                }
+                let want = outs.last().unwrap().clone();
+                let got = model.forward(&x, mode).unwrap().clone();
+                let bits = |t: &Tensor| t.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(got.shape(), want.shape());
+                assert_eq!(bits(&got), bits(&want), "{mode:?} output, {filters} filters");
+                if mode == Mode::Eval {
+                    continue;
+                }
+                let mut dy = Tensor::zeros(want.shape().clone());
+                dy.data_mut()
+                    .iter_mut()
+                    .enumerate()
+                    .for_each(|(i, v)| *v = ((i % 13) as f32 - 6.0) / 7.0);
+                model.backward(&x, &dy);
+                let mut grad = dy.clone();
+                for i in (0..layers.len()).rev() {
+                    let mut dx = Tensor::default();
+                    let input = if i == 0 { x.clone() } else { outs[i - 1].clone() };
+                    layers[i].backward(&input, &outs[i], &grad, (i > 0).then_some(&mut dx));
+                    grad = dx;
+                }
+                let mut want_grads = Vec::new();
+                layers
+                    .iter_mut()
+                    .for_each(|l| l.visit_params(&mut |p| want_grads.push(p.grad.to_vec())));
+                let mut got_grads = Vec::new();
+                model.visit_params(&mut |p| got_grads.push(p.grad.to_vec()));
+                let bits = |v: &Vec<Vec<f32>>| v.iter().flatten().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(got_grads.len(), want_grads.len());
+                assert_eq!(bits(&got_grads), bits(&want_grads), "gradients, {filters} filters");
+            }
+        }
+    }
 
     /// An image of the wrong size or channel count is an error naming the
     /// shapes, not a panic.
