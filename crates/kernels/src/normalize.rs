@@ -18,8 +18,12 @@ const ROWS_PER_TASK: usize = 256;
 /// Features per task of the sums: each task sums whole columns in their one
 /// order, so the bits are those of one thread. A multiple of 8 (an AVX2
 /// vector of `f32`), and all of them for a small matrix.
-fn features_per_task(len: usize, d: usize) -> usize {
-    if len < PARALLEL_FROM {
+fn features_per_task(len: usize, d: usize, narrow_on_one: bool) -> usize {
+    // With few features, a pass of the statistics' sums costs as much for
+    // half of them as for all (a row's cost is the loop's), so they run on
+    // one thread; the backward pass's four sums a feature do gain from the
+    // split (`narrow_on_one` false).
+    if len < PARALLEL_FROM || (narrow_on_one && d <= NARROW_FEATURES) {
         return d.max(1);
     }
     d.div_ceil(rayon::current_num_threads())
@@ -27,23 +31,77 @@ fn features_per_task(len: usize, d: usize) -> usize {
         .clamp(1, d.max(1))
 }
 
+/// At most this many features: the statistics' sums run on one thread.
+const NARROW_FEATURES: usize = W;
+
+/// Features summed at once in registers: a row's are read as `W` floats
+/// from the group's first, running on into the next row where the row is
+/// shorter (those lanes sum other values and are dropped), so that every
+/// load is a whole vector; each feature still adds its rows in order.
+const W: usize = 16;
+
+/// Rows of `d` values in `x` (from offset `first` of each) whose `W`
+/// floats from there lie inside `x`: the rows the vector loop takes.
+fn whole_rows(len: usize, d: usize, first: usize, width: usize) -> usize {
+    let rows = len / d.max(1);
+    if len < first + width {
+        0
+    } else {
+        ((len - first - width) / d + 1).min(rows)
+    }
+}
+
+/// `N` floats of `src` from `at`.
+#[inline(always)]
+fn lanes<const N: usize>(src: &[f32], at: usize) -> &[f32; N] {
+    src[at..at + N].try_into().expect("N floats")
+}
+
+/// `v` padded to `N` lanes with zeros.
+#[inline(always)]
+fn padded<T: Copy + Default, const N: usize>(v: &[T]) -> [T; N] {
+    let mut out = [T::default(); N];
+    out[..v.len()].copy_from_slice(v);
+    out
+}
+
+/// The features the backward pass's sums take at once: four sums each
+/// (two in `f64`) stay in AVX2's 16 registers at 8, not at 16.
+const W_BACKWARD: usize = 8;
+
+/// The most features a task sums at once where they are more than one
+/// register group, in its own stack: sums kept in the caller's slice would
+/// share cache lines with the next task's, and the two cores would pass
+/// them back and forth every row.
+const GROUP: usize = 64;
+
 /// `sums[j] += x[i][j]` over every row `i` (in `f64`).
 pub fn add_columns(x: &[f32], sums: &mut [f64]) {
     let d = sums.len();
-    let part = features_per_task(x.len(), d);
+    let part = features_per_task(x.len(), d, true);
     sums.par_chunks_mut(part)
         .enumerate()
         .for_each(|(t, sums)| add_columns_part(x, d, t * part, sums));
 }
 
-/// The most features a task sums at once, in registers or its own stack:
-/// sums kept in the caller's slice would share cache lines with the next
-/// task's, and the two cores would pass them back and forth every row.
-const GROUP: usize = 64;
-
 crate::wide_fn! {
     /// [`add_columns`] for the features `first..first + sums.len()` of rows of `d`.
     fn add_columns_part(x: &[f32], d: usize, first: usize, sums: &mut [f64]) {
+        if sums.len() <= W {
+            // One register group: one pass with whole vectors.
+            let n = sums.len();
+            let mut acc: [f64; W] = padded(sums);
+            let whole = whole_rows(x.len(), d, first, W);
+            for r in 0..whole {
+                let v = lanes::<W>(x, r * d + first);
+                acc.iter_mut().zip(v).for_each(|(s, &x)| *s += x as f64);
+            }
+            for row in x.chunks_exact(d).skip(whole) {
+                acc[..n].iter_mut().zip(&row[first..]).for_each(|(s, &x)| *s += x as f64);
+            }
+            sums.copy_from_slice(&acc[..n]);
+            return;
+        }
         for (g, sums) in sums.chunks_mut(GROUP).enumerate() {
             let mut acc = [0.0f64; GROUP];
             let acc = &mut acc[..sums.len()];
@@ -59,7 +117,7 @@ crate::wide_fn! {
 /// `sums[j] += (x[i][j] - mean[j])²` over every row `i` (in `f64`).
 pub fn add_squared_deviations(x: &[f32], mean: &[f64], sums: &mut [f64]) {
     let d = sums.len();
-    let part = features_per_task(x.len(), d);
+    let part = features_per_task(x.len(), d, true);
     sums.par_chunks_mut(part)
         .zip(mean.par_chunks(part))
         .enumerate()
@@ -69,6 +127,25 @@ pub fn add_squared_deviations(x: &[f32], mean: &[f64], sums: &mut [f64]) {
 crate::wide_fn! {
     /// [`add_squared_deviations`] for the features `first..first + sums.len()`.
     fn add_squared_deviations_part(x: &[f32], d: usize, first: usize, mean: &[f64], sums: &mut [f64]) {
+        if sums.len() <= W {
+            let n = sums.len();
+            let (mut acc, mean): ([f64; W], [f64; W]) = (padded(sums), padded(mean));
+            let whole = whole_rows(x.len(), d, first, W);
+            let add = |acc: &mut [f64], x: &[f32]| {
+                acc.iter_mut().zip(x).zip(&mean).for_each(|((s, &x), &m)| {
+                    let d = x as f64 - m;
+                    *s += d * d;
+                })
+            };
+            for r in 0..whole {
+                add(&mut acc, lanes::<W>(x, r * d + first));
+            }
+            for row in x.chunks_exact(d).skip(whole) {
+                add(&mut acc[..n], &row[first..]);
+            }
+            sums.copy_from_slice(&acc[..n]);
+            return;
+        }
         for (g, (sums, mean)) in sums.chunks_mut(GROUP).zip(mean.chunks(GROUP)).enumerate() {
             let mut acc = [0.0f64; GROUP];
             let acc = &mut acc[..sums.len()];
@@ -170,7 +247,7 @@ pub fn backward_sums(
     sum_dxhat_xhat: &mut [f64],
 ) {
     let d = gamma.len();
-    let part = features_per_task(dy.len(), d);
+    let part = features_per_task(dy.len(), d, false);
     dgamma
         .par_chunks_mut(part)
         .zip(dbeta.par_chunks_mut(part))
@@ -196,6 +273,38 @@ crate::wide_fn! {
         sum_dxhat: &mut [f64],
         sum_dxhat_xhat: &mut [f64],
     ) {
+        if gamma.len() <= W_BACKWARD {
+            // One register group: one pass with whole vectors.
+            let n = gamma.len();
+            let (mut dg, mut db): ([f32; W_BACKWARD], [f32; W_BACKWARD]) = (padded(dgamma), padded(dbeta));
+            let (mut sd, mut sdx): ([f64; W_BACKWARD], [f64; W_BACKWARD]) = (padded(sum_dxhat), padded(sum_dxhat_xhat));
+            let gamma: [f32; W_BACKWARD] = padded(gamma);
+            // One feature's four sums, one row's step.
+            let step = |j: usize, dy: f32, xh: f32, dg: &mut [f32; W_BACKWARD], db: &mut [f32; W_BACKWARD], sd: &mut [f64; W_BACKWARD], sdx: &mut [f64; W_BACKWARD]| {
+                dg[j] += dy * xh;
+                db[j] += dy;
+                let dxh = (dy * gamma[j]) as f64;
+                sd[j] += dxh;
+                sdx[j] += dxh * xh as f64;
+            };
+            let whole = whole_rows(dy.len(), d, first, W_BACKWARD);
+            for r in 0..whole {
+                let (dy, xh) = (lanes::<W_BACKWARD>(dy, r * d + first), lanes::<W_BACKWARD>(xhat, r * d + first));
+                for j in 0..W_BACKWARD {
+                    step(j, dy[j], xh[j], &mut dg, &mut db, &mut sd, &mut sdx);
+                }
+            }
+            for (dy, xh) in dy.chunks_exact(d).zip(xhat.chunks_exact(d)).skip(whole) {
+                for j in 0..n {
+                    step(j, dy[first + j], xh[first + j], &mut dg, &mut db, &mut sd, &mut sdx);
+                }
+            }
+            dgamma.copy_from_slice(&dg[..n]);
+            dbeta.copy_from_slice(&db[..n]);
+            sum_dxhat.copy_from_slice(&sd[..n]);
+            sum_dxhat_xhat.copy_from_slice(&sdx[..n]);
+            return;
+        }
         for f0 in (0..gamma.len()).step_by(GROUP) {
             let n = GROUP.min(gamma.len() - f0);
             let (mut dg, mut db, mut sd, mut sdx) = ([0.0f32; GROUP], [0.0f32; GROUP], [0.0f64; GROUP], [0.0f64; GROUP]);
@@ -289,7 +398,18 @@ mod tests {
     /// whichever copy this CPU runs (the AVX2 one where it can).
     #[test]
     fn the_vector_copies_give_the_bits_of_the_plain_loops() {
-        for (rows, d) in [(7, 1), (50, 3), (33, 16), (20, 37), (3000, 16), (700, 70), (300, 150)] {
+        for (rows, d) in [
+            (7, 1),
+            (50, 3),
+            (500, 12),
+            (33, 16),
+            (20, 37),
+            (200, 32),
+            (64, 48),
+            (3000, 16),
+            (700, 70),
+            (300, 150),
+        ] {
             let x = values(rows * d, 1);
             let dy = values(rows * d, 2);
             let gamma = values(d, 3);
