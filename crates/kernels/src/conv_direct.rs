@@ -193,8 +193,7 @@ pub fn forward_pooled_with(
         .zip(x.par_chunks(IMAGES_PER_TASK * img))
         .enumerate()
         .for_each(|(t, ((y, argmax), x))| {
-            with_scratch(&PADDED, |buf| {
-                buf.resize(Padded::len(g), 0.0);
+            with_padded(g, |buf| {
                 let images = y
                     .chunks_exact_mut(out)
                     .zip(argmax.chunks_exact_mut(out))
@@ -372,16 +371,13 @@ impl RowGrad for Dense<'_> {
     }
 
     fn block_sums(isa: Isa, g: &ConvGeometry, x: &[f32], grad: Self, rows: Rows, sums: &mut [f32]) {
-        with_scratch(&PADDED, |buf| {
-            buf.resize(Padded::len(g), 0.0);
-            block_sums_dense_in(isa, g, x, grad, rows, sums, buf)
-        })
+        with_padded(g, |buf| block_sums_dense_in(isa, g, x, grad, rows, sums, buf))
     }
 }
 
 /// The output gradient of 2x2 max-pooling: at each output, the gradient
-/// of its window's maximum where it won (`0 + dpool`, as
-/// [`crate::pool::max_pool_backward`] adds it to a zero), +0 elsewhere.
+/// of its window's maximum where it won, +0 elsewhere (see `get` for why
+/// that is the bits of [`crate::pool::max_pool_backward`]'s `0 + dpool`).
 #[derive(Clone, Copy)]
 struct Pooled<'a> {
     dpool: &'a [f32],
@@ -421,10 +417,7 @@ impl RowGrad for Pooled<'_> {
     }
 
     fn block_sums(isa: Isa, g: &ConvGeometry, x: &[f32], grad: Self, rows: Rows, sums: &mut [f32]) {
-        with_scratch(&PADDED, |buf| {
-            buf.resize(Padded::len(g), 0.0);
-            block_sums_pooled_in(isa, g, x, grad, rows, sums, buf)
-        })
+        with_padded(g, |buf| block_sums_pooled_in(isa, g, x, grad, rows, sums, buf))
     }
 }
 
@@ -441,17 +434,13 @@ fn load_spill_u32<const W: usize>(src: &[u32], n: usize) -> [u32; W] {
     }
 }
 
-/// `db[f]` = the sum over every output, image after image, of the pooled
-/// output gradient (`grad`) at filter `f`: [`crate::vector::sum_rows`] of
-/// the output gradient that [`crate::pool::max_pool_backward`] writes, each
-/// column from +0 row by row.
-fn bias_grad_pooled(isa: Isa, g: &ConvGeometry, batch: usize, grad: Pooled, db: &mut [f32]) {
-    bias_grad_pooled_in(isa, g, batch, grad, db)
-}
-
 on_each_isa! {
-    /// [`bias_grad_pooled`] on the instruction set `isa`.
-    fn bias_grad_pooled_in(g: &ConvGeometry, batch: usize, grad: Pooled, db: &mut [f32]) => bias_grad_pooled_body
+    /// `db[f]` = the sum over every output, image after image, of the
+    /// pooled output gradient (`grad`) at filter `f`, on the instruction set
+    /// `isa`: [`crate::vector::sum_rows`] of the output gradient that
+    /// [`crate::pool::max_pool_backward`] writes, each column from +0 row by
+    /// row.
+    fn bias_grad_pooled(g: &ConvGeometry, batch: usize, grad: Pooled, db: &mut [f32]) => bias_grad_pooled_body
 }
 
 #[inline(always)]
@@ -582,9 +571,14 @@ thread_local! {
 
 /// One image's outputs, on the instruction set in use.
 fn forward_image(isa: Isa, g: &ConvGeometry, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
+    with_padded(g, |buf| forward_image_in(isa, g, x, w, bias, y, buf))
+}
+
+/// Runs `f` with this thread's buffer for a padded image of `g`.
+fn with_padded<R>(g: &ConvGeometry, f: impl FnOnce(&mut [f32]) -> R) -> R {
     with_scratch(&PADDED, |buf| {
         buf.resize(Padded::len(g), 0.0);
-        forward_image_in(isa, g, x, w, bias, y, buf)
+        f(buf)
     })
 }
 
@@ -747,7 +741,7 @@ fn forward_patch<const W: usize, const FUSED: bool, const P: usize>(
                                 continue;
                             }
                             for f in 0..W {
-                                let wins = v[f] > best[f] || (v[f].is_nan() & !best[f].is_nan());
+                                let wins = crate::pool::wins(v[f], best[f]);
                                 best[f] = if wins { v[f] } else { best[f] };
                                 at[f] = if wins { i } else { at[f] };
                             }

@@ -36,7 +36,7 @@ pub mod normalize;
 pub mod peak;
 pub mod pool;
 pub mod reproducibility;
-mod scratch;
+pub mod scratch;
 pub mod softmax;
 pub mod vector;
 pub mod wide;

@@ -8,6 +8,8 @@
 
 use rayon::prelude::*;
 
+use crate::vector::whole_rows;
+
 /// Below this many values a pass runs on one thread: the hand-off would
 /// cost more than it saves.
 const PARALLEL_FROM: usize = 1 << 15;
@@ -39,17 +41,6 @@ const NARROW_FEATURES: usize = W;
 /// shorter (those lanes sum other values and are dropped), so that every
 /// load is a whole vector; each feature still adds its rows in order.
 const W: usize = 16;
-
-/// Rows of `d` values in `x` (from offset `first` of each) whose `W`
-/// floats from there lie inside `x`: the rows the vector loop takes.
-fn whole_rows(len: usize, d: usize, first: usize, width: usize) -> usize {
-    let rows = len / d.max(1);
-    if len < first + width {
-        0
-    } else {
-        ((len - first - width) / d + 1).min(rows)
-    }
-}
 
 /// `N` floats of `src` from `at`.
 #[inline(always)]

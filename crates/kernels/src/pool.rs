@@ -85,6 +85,23 @@ fn tiles_in_twos(g: &ConvGeometry) -> bool {
         && 2 * g.out_w <= g.width
 }
 
+/// True for 2x2 windows of stride 2 that cover the image exactly (even
+/// height and width): the pooling that
+/// [`conv_direct::forward_pooled`](crate::conv_direct::forward_pooled)
+/// does in a convolution's stead.
+pub fn tiles_exactly_in_twos(g: &ConvGeometry) -> bool {
+    tiles_in_twos(g) && 2 * g.out_h == g.height && 2 * g.out_w == g.width
+}
+
+/// Whether `v` replaces the running maximum `best`: `>` keeps the first
+/// of equal maxima, and a NaN wins so that it is not hidden. Every
+/// pooling loop (and the pooled convolution) decides with this one rule,
+/// so that their maxima and indices agree.
+#[inline(always)]
+pub(crate) fn wins(v: f32, best: f32) -> bool {
+    v > best || (v.is_nan() & !best.is_nan())
+}
+
 /// [`forward_image_any`] for [`tiles_in_twos`]: the four pixels of a window
 /// compared in the same order (row by row), without the running maxima
 /// going through memory; a window of four minus infinities points at its
@@ -102,7 +119,7 @@ fn forward_image_2x2(g: &ConvGeometry, x: &[f32], base: u32, y: &mut [f32], argm
             for ch in 0..c {
                 let (mut best, mut index) = (p0[ch], at[0]);
                 for (v, at) in [(p1[ch], at[1]), (p2[ch], at[2]), (p3[ch], at[3])] {
-                    let wins = v > best || (v.is_nan() & !best.is_nan());
+                    let wins = wins(v, best);
                     best = if wins { v } else { best };
                     index = if wins { at } else { index };
                 }
@@ -153,7 +170,7 @@ fn window_max(x: &[f32], first: u32, y: &mut [f32], argmax: &mut [u32]) {
     let (x, y, argmax) = (&x[..n], &mut y[..n], &mut argmax[..n]);
     for ch in 0..n {
         let (v, best) = (x[ch], y[ch]);
-        let wins = v > best || (v.is_nan() & !best.is_nan());
+        let wins = wins(v, best);
         y[ch] = if wins { v } else { best };
         argmax[ch] = if wins { first + ch as u32 } else { argmax[ch] };
     }

@@ -56,9 +56,7 @@ fn sum_narrow<const W: usize>(x: &[f32], out: &mut [f32]) {
     if n == 0 {
         return;
     }
-    let rows = x.len() / n;
-    // Rows whose W floats lie inside x.
-    let whole = if x.len() >= W { (x.len() - W) / n + 1 } else { 0 }.min(rows);
+    let whole = whole_rows(x.len(), n, 0, W);
     let mut acc = [0.0f32; W];
     for r in 0..whole {
         let v: &[f32; W] = x[r * n..r * n + W].try_into().expect("W floats");
@@ -68,6 +66,19 @@ fn sum_narrow<const W: usize>(x: &[f32], out: &mut [f32]) {
         acc.iter_mut().zip(row).for_each(|(a, &v)| *a += v);
     }
     out.copy_from_slice(&acc[..n]);
+}
+
+/// Of the rows of `d` values in a matrix of `len`, how many have `width`
+/// values from offset `first` of theirs inside it: the rows that a loop
+/// reading whole vectors that run on into the next row can take before the
+/// last ones, which must be read value by value.
+pub(crate) fn whole_rows(len: usize, d: usize, first: usize, width: usize) -> usize {
+    let rows = len / d.max(1);
+    if len < first + width {
+        0
+    } else {
+        ((len - first - width) / d + 1).min(rows)
+    }
 }
 
 /// Copies `bias` into every row of `x`: the start of `x W + b` when the

@@ -181,12 +181,9 @@ impl Layer for Conv2d {
             // batch's cols, which goes out to memory (10.8 MB for 128
             // images of the fast recipe's second convolution).
             images.zip(outputs).for_each(|(x, y)| {
-                EVAL_COLS.with(|cols| match cols.try_borrow_mut() {
-                    Ok(mut cols) => {
-                        cols.resize(image_cols, 0.0);
-                        product(&mut cols, x, y)
-                    }
-                    Err(_) => product(&mut vec![0.0; image_cols], x, y),
+                kernels::scratch::with_scratch(&EVAL_COLS, |cols| {
+                    cols.resize(image_cols, 0.0);
+                    product(cols, x, y)
                 })
             });
             return;

@@ -38,11 +38,8 @@ impl MaxPool2d {
     /// [`conv_direct::forward_pooled`](kernels::conv_direct::forward_pooled)
     /// pools.
     pub fn tiles_in_twos(&self, input: &[usize]) -> bool {
-        self.geometry(input).is_ok_and(|g| {
-            (g.kernel_h, g.kernel_w, g.stride, g.pad_top, g.pad_left) == (2, 2, 2, 0, 0)
-                && 2 * g.out_h == g.height
-                && 2 * g.out_w == g.width
-        })
+        self.geometry(input)
+            .is_ok_and(|g| kernels::pool::tiles_exactly_in_twos(&g))
     }
 
     /// The indices of the maxima, for a pass that pools in this layer's

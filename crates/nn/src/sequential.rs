@@ -64,22 +64,10 @@ impl Sequential {
         if self.layers.len() == 2 {
             let first = self.input_shape.dims().to_vec();
             let between = self.shapes[0].dims().to_vec();
-            let (conv, pool) = self.head();
-            self.pooled_head =
-                conv.is_some_and(|c| c.pools_directly(&first)) && pool.is_some_and(|p| p.tiles_in_twos(&between));
+            self.pooled_head = matches!(head(&mut self.layers),
+                Some((conv, pool)) if conv.pools_directly(&first) && pool.tiles_in_twos(&between));
         }
         Ok(self)
-    }
-
-    /// The first two layers as a convolution and a pooling, where they are.
-    fn head(&mut self) -> (Option<&mut crate::Conv2d>, Option<&mut crate::MaxPool2d>) {
-        match &mut self.layers[..] {
-            [conv, pool, ..] => (
-                conv.as_any_mut().and_then(|c| c.downcast_mut()),
-                pool.as_any_mut().and_then(|p| p.downcast_mut()),
-            ),
-            _ => (None, None),
-        }
     }
 
     /// The layers, taken out (e.g. to time each one alone).
@@ -125,12 +113,8 @@ impl Sequential {
         }
         let mut first = 0;
         if self.pooled_head {
-            let mut output = std::mem::take(&mut self.outputs[1]);
-            let (Some(conv), Some(pool)) = self.head() else {
-                unreachable!("pooled_head is set for a convolution and a pooling")
-            };
-            conv.forward_pooled(x, pool, &mut output);
-            self.outputs[1] = output;
+            let (conv, pool) = head(&mut self.layers).expect("pooled_head is set for a convolution and a pooling");
+            conv.forward_pooled(x, pool, &mut self.outputs[1]);
             first = 2;
         }
         for i in first..self.layers.len() {
@@ -154,19 +138,9 @@ impl Sequential {
             if self.pooled_head && i == 1 {
                 // The gradient at the pooling's output: the next layer's
                 // input gradient, or the model's output gradient.
-                let more = self.layers.len() > 2;
-                let dy = if more {
-                    std::mem::take(&mut self.grads[2])
-                } else {
-                    Tensor::default()
-                };
-                let (Some(conv), Some(pool)) = self.head() else {
-                    unreachable!("pooled_head is set for a convolution and a pooling")
-                };
-                conv.backward_pooled(x, pool, if more { &dy } else { grad_output });
-                if more {
-                    self.grads[2] = dy;
-                }
+                let dy = self.grads.get(2).unwrap_or(grad_output);
+                let (conv, pool) = head(&mut self.layers).expect("pooled_head is set for a convolution and a pooling");
+                conv.backward_pooled(x, pool, dy);
                 break;
             }
             let input = if i == 0 { x } else { &self.outputs[i - 1] };
@@ -218,6 +192,13 @@ impl std::fmt::Debug for Sequential {
             .field("layers", &kinds)
             .finish()
     }
+}
+
+/// The first two of `layers` as a convolution and a pooling, where they
+/// are.
+fn head(layers: &mut [Box<dyn Layer>]) -> Option<(&mut crate::Conv2d, &mut crate::MaxPool2d)> {
+    let [conv, pool, ..] = layers else { return None };
+    Some((conv.as_any_mut()?.downcast_mut()?, pool.as_any_mut()?.downcast_mut()?))
 }
 
 #[cfg(test)]
