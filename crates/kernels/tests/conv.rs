@@ -112,6 +112,49 @@ proptest! {
     }
 }
 
+/// col2im by the book: every window value added onto its pixel, windows in
+/// order (output position, then kernel row and column), from zero.
+fn col2im_naive(g: &ConvGeometry, batch: usize, cols: &[f32]) -> Vec<f32> {
+    let (c, patch) = (g.channels, g.patch_len());
+    let mut dx = vec![0.0f32; batch * g.image_len()];
+    for n in 0..batch {
+        for oy in 0..g.out_h {
+            for ox in 0..g.out_w {
+                let row = &cols[((n * g.out_h + oy) * g.out_w + ox) * patch..][..patch];
+                for ky in 0..g.kernel_h {
+                    for kx in 0..g.kernel_w {
+                        let (iy, ix) = (oy * g.stride + ky, ox * g.stride + kx);
+                        if iy < g.pad_top || ix < g.pad_left || iy - g.pad_top >= g.height || ix - g.pad_left >= g.width
+                        {
+                            continue;
+                        }
+                        let at = n * g.image_len() + ((iy - g.pad_top) * g.width + ix - g.pad_left) * c;
+                        for ch in 0..c {
+                            dx[at + ch] += row[(ky * g.kernel_w + kx) * c + ch];
+                        }
+                    }
+                }
+            }
+        }
+    }
+    dx
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// The same bits as the plain loop: each pixel adds its windows' values
+    /// in the order the reproducibility table gives.
+    #[test]
+    fn col2im_adds_in_window_order((g, batch) in geometry(), seed in any::<u64>()) {
+        let c = values(batch * g.positions() * g.patch_len(), seed);
+        let mut dx = vec![f32::NAN; batch * g.image_len()];
+        col2im(&g, batch, &c, &mut dx);
+        let want = col2im_naive(&g, batch, &c);
+        prop_assert!(dx.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "{g:?}");
+    }
+}
+
 /// Max pooling by the book: for each output, scan the window in order and
 /// keep the first largest value (padding never wins).
 fn max_pool_naive(g: &ConvGeometry, batch: usize, x: &[f32]) -> (Vec<f32>, Vec<u32>) {

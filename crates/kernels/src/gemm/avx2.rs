@@ -32,6 +32,8 @@ const NR: usize = 8 * VR;
 impl MicroKernel for Avx2 {
     const MR: usize = MR;
     const NR: usize = NR;
+    // Each edge tile is `tile_rows` of its own row count.
+    const EDGE_READS_ITS_ROWS_ONLY: bool = true;
 
     unsafe fn tile(
         kc: usize,

@@ -21,6 +21,8 @@ const NR: usize = 32;
 impl MicroKernel for Avx512 {
     const MR: usize = MR;
     const NR: usize = NR;
+    // Each edge tile is `tile_rows` of its own row count.
+    const EDGE_READS_ITS_ROWS_ONLY: bool = true;
 
     unsafe fn tile(
         kc: usize,

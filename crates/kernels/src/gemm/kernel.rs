@@ -17,6 +17,11 @@ pub trait MicroKernel {
     const MR: usize;
     /// Columns of the C tile.
     const NR: usize;
+    /// Whether [`tile_edge`](Self::tile_edge) reads only the `mr` rows of A
+    /// that exist, so that a last, partial row panel can be read where it
+    /// lies instead of being copied with zero rows. The default edge tile
+    /// runs the full tile, which reads all `MR`.
+    const EDGE_READS_ITS_ROWS_ONLY: bool = false;
 
     /// Computes one full tile.
     ///
@@ -47,7 +52,9 @@ pub trait MicroKernel {
     ///
     /// # Safety
     /// As [`tile`](Self::tile), with C valid for `mr` rows of `nr` floats
-    /// (A's MR rows stay readable: a partial panel is a padded copy; B is
+    /// (A readable for `mr` rows if
+    /// [`EDGE_READS_ITS_ROWS_ONLY`](Self::EDGE_READS_ITS_ROWS_ONLY), else
+    /// for MR: a partial panel is then a padded copy; B is
     /// readable for all `NR` columns, as edge panels are packed with zero
     /// padding).
     #[allow(clippy::too_many_arguments)]
