@@ -35,6 +35,20 @@ pub fn max_pool_forward(g: &ConvGeometry, batch: usize, x: &[f32], y: &mut [f32]
         });
 }
 
+/// [`max_pool_forward`] of one image `x`, whose first element is at flat
+/// index `base` of its batch (the indices in `argmax` count from there):
+/// for a pass that pools each image as soon as it has it, such as a
+/// convolution's, while the image is still in cache.
+pub fn max_pool_image(g: &ConvGeometry, x: &[f32], base: usize, y: &mut [f32], argmax: &mut [u32]) {
+    let out = g.positions() * g.channels;
+    assert_eq!(x.len(), g.image_len(), "max_pool_image: input size");
+    assert!(y.len() == out && argmax.len() == out, "max_pool_image: output size");
+    let base = u32::try_from(base + x.len())
+        .map(|_| base as u32)
+        .expect("max_pool: indices are u32");
+    forward_image_for(Isa::selected(), g, x, base, y, argmax);
+}
+
 /// [`forward_image`] compiled for `isa`: the compiler vectorises the
 /// channel loop only as wide as the instructions it may use, and a plain
 /// build may use SSE2 alone (AVX-512 made pooling 2 to 5 times faster here).

@@ -30,6 +30,10 @@ impl Layer for Relu {
             k::relu_backward(output.data(), grad_output.data(), dx.data_mut());
         }
     }
+
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        Some(self)
+    }
 }
 
 /// `y = 1 / (1 + e^-x)`; `dx = dy y (1 - y)`. Any shape.

@@ -17,7 +17,7 @@
 //!   dgamma = Σ dy xhat, dbeta = Σ dy,
 //!   dx = (N dxhat - Σ dxhat - xhat Σ (dxhat xhat)) / (N sqrt(var + eps)).
 
-use kernels::normalize;
+use kernels::normalize::{self, Then};
 use tensor::{Shape, Tensor};
 
 use crate::{Layer, Mode, ParamMut};
@@ -66,22 +66,23 @@ impl BatchNorm {
     pub fn running_stats(&self) -> (&[f32], &[f32]) {
         (&self.running_mean, &self.running_var)
     }
-}
 
-impl Layer for BatchNorm {
-    fn kind(&self) -> &'static str {
-        "BatchNorm"
+    /// This layer and a ReLU after it in one pass: `output` is the ReLU's
+    /// output, with the bits of the two layers one after the other, and
+    /// this layer's own output is never written (`normalize::Then`).
+    pub fn forward_relu(&mut self, input: &Tensor, output: &mut Tensor, mode: Mode) {
+        self.run_forward(input, output, mode, Then::Relu);
     }
 
-    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, String> {
-        if input.last() == Some(&self.features) {
-            Ok(input.to_vec())
-        } else {
-            Err(format!("normalises {} features (the last axis)", self.features))
-        }
+    /// The backward pass of [`forward_relu`](Self::forward_relu):
+    /// `grad_output` is the gradient at the ReLU's output, and
+    /// `grad_input` gets the one at this layer's input, as the two layers'
+    /// backward passes would give it.
+    pub fn backward_relu(&mut self, input: &Tensor, grad_output: &Tensor, grad_input: Option<&mut Tensor>) {
+        self.run_backward(input, grad_output, grad_input, Then::Relu);
     }
 
-    fn forward(&mut self, input: &Tensor, output: &mut Tensor, mode: Mode) {
+    fn run_forward(&mut self, input: &Tensor, output: &mut Tensor, mode: Mode, then: Then) {
         // Every position of every example is a sample of the features.
         let (n, d) = (input.len() / self.features, self.features);
         output.set_dims(input.shape().dims());
@@ -109,6 +110,7 @@ impl Layer for BatchNorm {
                     &self.inv_std,
                     gamma,
                     beta,
+                    then,
                     self.xhat.data_mut(),
                     output.data_mut(),
                 );
@@ -121,28 +123,41 @@ impl Layer for BatchNorm {
                     self.epsilon,
                     gamma,
                     beta,
+                    then,
                     output.data_mut(),
                 );
             }
         }
     }
 
-    fn backward(&mut self, input: &Tensor, _output: &Tensor, grad_output: &Tensor, grad_input: Option<&mut Tensor>) {
+    fn run_backward(&mut self, input: &Tensor, grad_output: &Tensor, grad_input: Option<&mut Tensor>, then: Then) {
         let (n, d) = (input.len() / self.features, self.features);
-        let gamma = self.gamma.data();
+        let (gamma, beta) = (self.gamma.data(), self.beta.data());
         let mut sum_dxhat = vec![0.0f64; d];
         let mut sum_dxhat_xhat = vec![0.0f64; d];
         let (dgamma, dbeta) = (self.gamma_grad.data_mut(), self.beta_grad.data_mut());
         dgamma.fill(0.0);
         dbeta.fill(0.0);
         let (dy, xhat) = (grad_output.data(), self.xhat.data());
-        normalize::backward_sums(dy, xhat, gamma, dgamma, dbeta, &mut sum_dxhat, &mut sum_dxhat_xhat);
+        normalize::backward_sums(
+            dy,
+            xhat,
+            gamma,
+            beta,
+            then,
+            dgamma,
+            dbeta,
+            &mut sum_dxhat,
+            &mut sum_dxhat_xhat,
+        );
         if let Some(dx) = grad_input {
             dx.set_dims(input.shape().dims());
             normalize::backward_input(
                 dy,
                 xhat,
                 gamma,
+                beta,
+                then,
                 &sum_dxhat,
                 &sum_dxhat_xhat,
                 &self.inv_std,
@@ -150,6 +165,28 @@ impl Layer for BatchNorm {
                 dx.data_mut(),
             );
         }
+    }
+}
+
+impl Layer for BatchNorm {
+    fn kind(&self) -> &'static str {
+        "BatchNorm"
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, String> {
+        if input.last() == Some(&self.features) {
+            Ok(input.to_vec())
+        } else {
+            Err(format!("normalises {} features (the last axis)", self.features))
+        }
+    }
+
+    fn forward(&mut self, input: &Tensor, output: &mut Tensor, mode: Mode) {
+        self.run_forward(input, output, mode, Then::Nothing);
+    }
+
+    fn backward(&mut self, input: &Tensor, _output: &Tensor, grad_output: &Tensor, grad_input: Option<&mut Tensor>) {
+        self.run_backward(input, grad_output, grad_input, Then::Nothing);
     }
 
     fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_>)) {
@@ -178,6 +215,10 @@ impl Layer for BatchNorm {
 
     fn param_count(&self) -> usize {
         2 * self.features
+    }
+
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        Some(self)
     }
 
     fn non_trainable_count(&self) -> usize {

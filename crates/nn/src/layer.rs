@@ -101,7 +101,8 @@ pub trait Layer: Send {
     fn visit_rng(&mut self, _f: &mut dyn FnMut(&mut Xoshiro256PlusPlus)) {}
 
     /// This layer as `Any`, for a model to find out its type where it runs
-    /// two layers as one (a first convolution and the pooling after it, in
+    /// two layers as one (a first convolution and the pooling after it, or
+    /// a batch norm and the ReLU after it, in
     /// [`Sequential`](crate::Sequential)); `None` for layers never fused.
     fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
         None

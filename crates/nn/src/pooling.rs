@@ -42,6 +42,12 @@ impl MaxPool2d {
             .is_ok_and(|g| kernels::pool::tiles_exactly_in_twos(&g))
     }
 
+    /// The geometry of this pooling over `input` (per example), which
+    /// the model has checked it takes.
+    pub(crate) fn geometry_after(&self, input: &[usize]) -> ConvGeometry {
+        self.geometry(input).expect("Sequential checked the input shape")
+    }
+
     /// The indices of the maxima, for a pass that pools in this layer's
     /// stead, sized for `len` outputs.
     pub(crate) fn argmax_for(&mut self, len: usize) -> &mut [u32] {

@@ -24,6 +24,17 @@ pub struct Sequential {
     /// recipe's batch) written and read back; `outputs[0]` and `grads[1]`
     /// stay unused.
     pooled_head: bool,
+    /// `relu_after[i]`: layer `i` is a batch norm and layer `i + 1` a ReLU,
+    /// run as one ([`BatchNorm::forward_relu`](crate::BatchNorm::forward_relu)):
+    /// the same bits, with one pass each way instead of two; `outputs[i]`
+    /// and `grads[i + 1]` stay unused.
+    relu_after: Vec<bool>,
+    /// `pool_after[i]`: layer `i` is a lowered convolution and layer `i + 1`
+    /// a max pooling, whose forward passes run as one
+    /// ([`Conv2d::forward_then_pool`](crate::Conv2d::forward_then_pool)):
+    /// the same bits, the convolution's output never written to memory;
+    /// `outputs[i]` holds its shape only, for the pooling's backward pass.
+    pool_after: Vec<bool>,
 }
 
 impl Sequential {
@@ -37,6 +48,8 @@ impl Sequential {
             outputs: Vec::new(),
             grads: Vec::new(),
             pooled_head: false,
+            relu_after: Vec::new(),
+            pool_after: Vec::new(),
         }
     }
 
@@ -61,6 +74,18 @@ impl Sequential {
         self.shapes.push(Shape::new(&output));
         self.outputs.push(Tensor::default());
         self.grads.push(Tensor::default());
+        self.relu_after.push(false);
+        self.pool_after.push(false);
+        let n = self.layers.len();
+        if n >= 2 {
+            let conv_input = if n == 2 { &self.input_shape } else { &self.shapes[n - 3] };
+            let conv_input = conv_input.dims().to_vec();
+            if let [.., before, last] = &mut self.layers[..] {
+                self.relu_after[n - 2] =
+                    batch_norm(before).is_some() && last.as_any_mut().is_some_and(|l| l.is::<crate::Relu>());
+                self.pool_after[n - 2] = conv_then_pool(before, last).is_some_and(|(conv, _)| conv.lowers(&conv_input));
+            }
+        }
         if self.layers.len() == 2 {
             let first = self.input_shape.dims().to_vec();
             let between = self.shapes[0].dims().to_vec();
@@ -117,10 +142,28 @@ impl Sequential {
             conv.forward_pooled(x, pool, &mut self.outputs[1]);
             first = 2;
         }
-        for i in first..self.layers.len() {
+        let mut i = first;
+        while i < self.layers.len() {
             let (done, rest) = self.outputs.split_at_mut(i);
             let input = done.last().unwrap_or(x);
-            self.layers[i].forward(input, &mut rest[0], mode);
+            if self.relu_after[i] {
+                // Into the ReLU's output; the batch norm's stays unused.
+                let bn = batch_norm(&mut self.layers[i]).expect("relu_after is set for a batch norm");
+                bn.forward_relu(input, &mut rest[1], mode);
+                i += 2;
+            } else if self.pool_after[i] {
+                let [conv, pool, ..] = &mut self.layers[i..] else {
+                    unreachable!("pool_after is set for a pair")
+                };
+                let (conv, pool) =
+                    conv_then_pool(conv, pool).expect("pool_after is set for a convolution and a pooling");
+                let (conv_output, pooled) = rest.split_at_mut(1);
+                conv.forward_then_pool(input, pool, &mut conv_output[0], &mut pooled[0], mode);
+                i += 2;
+            } else {
+                self.layers[i].forward(input, &mut rest[0], mode);
+                i += 1;
+            }
         }
         Ok(self.outputs.last().unwrap_or(x))
     }
@@ -143,11 +186,22 @@ impl Sequential {
                 conv.backward_pooled(x, pool, dy);
                 break;
             }
+            if i > 0 && self.relu_after[i - 1] {
+                // The ReLU of a pair: its batch norm runs both, next.
+                continue;
+            }
             let input = if i == 0 { x } else { &self.outputs[i - 1] };
             let (before, after) = self.grads.split_at_mut(i + 1);
-            let dy = after.first().unwrap_or(grad_output);
             // The first layer's input is the data: no gradient is needed there.
             let dx = if i == 0 { None } else { Some(&mut before[i]) };
+            if self.relu_after[i] {
+                // The gradient at the ReLU's output.
+                let dy = after.get(1).unwrap_or(grad_output);
+                let bn = batch_norm(&mut self.layers[i]).expect("relu_after is set for a batch norm");
+                bn.backward_relu(input, dy, dx);
+                continue;
+            }
+            let dy = after.first().unwrap_or(grad_output);
             self.layers[i].backward(input, &self.outputs[i], dy, dx);
         }
     }
@@ -194,10 +248,23 @@ impl std::fmt::Debug for Sequential {
     }
 }
 
+/// `layer` as a batch norm, where it is one.
+fn batch_norm(layer: &mut Box<dyn Layer>) -> Option<&mut crate::BatchNorm> {
+    layer.as_any_mut()?.downcast_mut()
+}
+
 /// The first two of `layers` as a convolution and a pooling, where they
 /// are.
 fn head(layers: &mut [Box<dyn Layer>]) -> Option<(&mut crate::Conv2d, &mut crate::MaxPool2d)> {
     let [conv, pool, ..] = layers else { return None };
+    conv_then_pool(conv, pool)
+}
+
+/// `conv` and `pool` as a convolution and a pooling, where they are.
+fn conv_then_pool<'a>(
+    conv: &'a mut Box<dyn Layer>,
+    pool: &'a mut Box<dyn Layer>,
+) -> Option<(&'a mut crate::Conv2d, &'a mut crate::MaxPool2d)> {
     Some((conv.as_any_mut()?.downcast_mut()?, pool.as_any_mut()?.downcast_mut()?))
 }
 
@@ -285,44 +352,141 @@ mod conv_tests {
                 .for_each(|(i, v)| *v = ((i * 7919) % 255) as f32 / 255.0);
             // A blank image: each window's outputs tie.
             x.data_mut()[..784].fill(0.0);
-            for mode in [Mode::Train, Mode::Eval] {
-                // The layers one by one.
-                let mut outs: Vec<Tensor> = vec![Tensor::default(); layers.len()];
-                for (i, layer) in layers.iter_mut().enumerate() {
-                    let (done, rest) = outs.split_at_mut(i);
-                    layer.forward(done.last().unwrap_or(&x), &mut rest[0], mode);
-                }
-                let want = outs.last().unwrap().clone();
-                let got = model.forward(&x, mode).unwrap().clone();
-                let bits = |t: &Tensor| t.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-                assert_eq!(got.shape(), want.shape());
-                assert_eq!(bits(&got), bits(&want), "{mode:?} output, {filters} filters");
-                if mode == Mode::Eval {
-                    continue;
-                }
-                let mut dy = Tensor::zeros(want.shape().clone());
-                dy.data_mut()
-                    .iter_mut()
-                    .enumerate()
-                    .for_each(|(i, v)| *v = ((i % 13) as f32 - 6.0) / 7.0);
-                model.backward(&x, &dy);
-                let mut grad = dy.clone();
-                for i in (0..layers.len()).rev() {
-                    let mut dx = Tensor::default();
-                    let input = if i == 0 { x.clone() } else { outs[i - 1].clone() };
-                    layers[i].backward(&input, &outs[i], &grad, (i > 0).then_some(&mut dx));
-                    grad = dx;
-                }
-                let mut want_grads = Vec::new();
-                layers
-                    .iter_mut()
-                    .for_each(|l| l.visit_params(&mut |p| want_grads.push(p.grad.to_vec())));
-                let mut got_grads = Vec::new();
-                model.visit_params(&mut |p| got_grads.push(p.grad.to_vec()));
-                let bits = |v: &Vec<Vec<f32>>| v.iter().flatten().map(|v| v.to_bits()).collect::<Vec<_>>();
-                assert_eq!(got_grads.len(), want_grads.len());
-                assert_eq!(bits(&got_grads), bits(&want_grads), "gradients, {filters} filters");
+            has_the_layers_bits(&mut model, &mut layers, &x, &format!("{filters} filters"));
+        }
+    }
+
+    /// A batch norm and the ReLU after it, and a lowered convolution and
+    /// the pooling after it, run as one with the bits of the layers one
+    /// after the other: a batch norm after a dense layer and after a
+    /// convolution, as the last layers or followed by more, and after a
+    /// pooled first convolution; a lowered convolution followed by 2x2
+    /// pooling (then batch norm and ReLU) and by 3x3 pooling of stride 2.
+    #[test]
+    fn fused_pairs_have_the_layers_bits() {
+        for which in 0..6 {
+            // The same layers twice, from the same seed: one set for the
+            // model, one to run alone.
+            let (input, layers) = bn_relu_stack(which);
+            let (_, mut alone) = bn_relu_stack(which);
+            let mut model = Sequential::new(Shape::new(&input));
+            for layer in layers {
+                model.push_boxed(layer).unwrap();
             }
+            let fused = if which < 4 {
+                &model.relu_after
+            } else {
+                &model.pool_after
+            };
+            assert!(fused.iter().any(|&r| r), "{input:?}");
+            let mut dims = vec![6];
+            dims.extend(&input);
+            let mut x = Tensor::zeros(Shape::new(&dims));
+            x.data_mut()
+                .iter_mut()
+                .enumerate()
+                .for_each(|(i, v)| *v = ((i * 7919) % 255) as f32 / 255.0 - 0.4);
+            has_the_layers_bits(&mut model, &mut alone, &x, &format!("{input:?}"));
+        }
+    }
+
+    /// Stack `which` of the test above: its input shape and layers.
+    fn bn_relu_stack(which: usize) -> (Vec<usize>, Vec<Box<dyn Layer>>) {
+        use crate::{BatchNorm, Dense, Flatten, MaxPool2d, Relu};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(7);
+        let mut conv = |c: usize, f: usize| -> Box<dyn Layer> {
+            Box::new(Conv2d::new(
+                c,
+                f,
+                3,
+                1,
+                Padding::Same,
+                &Init::XavierUniform,
+                &Init::XavierUniform,
+                &mut rng,
+            ))
+        };
+        let bn = |f: usize| -> Box<dyn Layer> { Box::new(BatchNorm::new(f, 0.9, 1e-3)) };
+        let relu = || -> Box<dyn Layer> { Box::new(Relu) };
+        match which {
+            0 | 1 => {
+                let mut dense = |i: usize, o: usize| -> Box<dyn Layer> {
+                    Box::new(Dense::new(i, o, &Init::XavierUniform, &Init::XavierUniform, &mut rng))
+                };
+                let mut layers = vec![dense(20, 12), bn(12), relu()];
+                if which == 1 {
+                    layers.push(dense(12, 5));
+                }
+                (vec![20], layers)
+            }
+            2 => {
+                let layers = vec![conv(2, 6), bn(6), relu(), conv(6, 4), bn(4), relu(), Box::new(Flatten)];
+                (vec![8, 8, 2], layers)
+            }
+            3 => {
+                let layers = vec![
+                    conv(1, 12),
+                    Box::new(MaxPool2d::new(2, 2, Padding::Valid)),
+                    bn(12),
+                    relu(),
+                    conv(12, 8),
+                ];
+                (vec![28, 28, 1], layers)
+            }
+            4 => {
+                // Four channels: a 3x3 window of 36 floats, lowered.
+                let pool = || -> Box<dyn Layer> { Box::new(MaxPool2d::new(2, 2, Padding::Valid)) };
+                let layers = vec![conv(4, 6), pool(), bn(6), relu(), conv(6, 5), pool(), Box::new(Flatten)];
+                (vec![8, 8, 4], layers)
+            }
+            _ => {
+                let layers = vec![conv(4, 6), Box::new(MaxPool2d::new(3, 2, Padding::Same))];
+                (vec![7, 7, 4], layers)
+            }
+        }
+    }
+
+    /// `model`'s forward and backward passes give the bits of `layers` run
+    /// one after the other: its output in training and evaluation, and
+    /// every parameter gradient.
+    fn has_the_layers_bits(model: &mut Sequential, layers: &mut [Box<dyn Layer>], x: &Tensor, what: &str) {
+        for mode in [Mode::Train, Mode::Eval] {
+            // The layers one by one.
+            let mut outs: Vec<Tensor> = vec![Tensor::default(); layers.len()];
+            for (i, layer) in layers.iter_mut().enumerate() {
+                let (done, rest) = outs.split_at_mut(i);
+                layer.forward(done.last().unwrap_or(x), &mut rest[0], mode);
+            }
+            let want = outs.last().unwrap().clone();
+            let got = model.forward(x, mode).unwrap().clone();
+            let bits = |t: &Tensor| t.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(got.shape(), want.shape());
+            assert_eq!(bits(&got), bits(&want), "{mode:?} output, {what}");
+            if mode == Mode::Eval {
+                continue;
+            }
+            let mut dy = Tensor::zeros(want.shape().clone());
+            dy.data_mut()
+                .iter_mut()
+                .enumerate()
+                .for_each(|(i, v)| *v = ((i % 13) as f32 - 6.0) / 7.0);
+            model.backward(x, &dy);
+            let mut grad = dy.clone();
+            for i in (0..layers.len()).rev() {
+                let mut dx = Tensor::default();
+                let input = if i == 0 { x.clone() } else { outs[i - 1].clone() };
+                layers[i].backward(&input, &outs[i], &grad, (i > 0).then_some(&mut dx));
+                grad = dx;
+            }
+            let mut want_grads = Vec::new();
+            layers
+                .iter_mut()
+                .for_each(|l| l.visit_params(&mut |p| want_grads.push(p.grad.to_vec())));
+            let mut got_grads = Vec::new();
+            model.visit_params(&mut |p| got_grads.push(p.grad.to_vec()));
+            let bits = |v: &Vec<Vec<f32>>| v.iter().flatten().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(got_grads.len(), want_grads.len());
+            assert_eq!(bits(&got_grads), bits(&want_grads), "gradients, {what}");
         }
     }
 
