@@ -23,14 +23,13 @@ pub fn max_pool_forward(g: &ConvGeometry, batch: usize, x: &[f32], y: &mut [f32]
         "max_pool: output size"
     );
     assert!(x.len() <= u32::MAX as usize, "max_pool: indices are u32");
-    let isa = Isa::selected();
     y.par_chunks_mut(IMAGES_PER_TASK * out)
         .zip(argmax.par_chunks_mut(IMAGES_PER_TASK * out))
         .enumerate()
         .for_each(|(t, (y, argmax))| {
             for (i, (y, argmax)) in y.chunks_exact_mut(out).zip(argmax.chunks_exact_mut(out)).enumerate() {
                 let base = (t * IMAGES_PER_TASK + i) * img;
-                forward_image_for(isa, g, &x[base..base + img], base as u32, y, argmax);
+                max_pool_image(g, &x[base..base + img], base, y, argmax);
             }
         });
 }
@@ -43,10 +42,8 @@ pub fn max_pool_image(g: &ConvGeometry, x: &[f32], base: usize, y: &mut [f32], a
     let out = g.positions() * g.channels;
     assert_eq!(x.len(), g.image_len(), "max_pool_image: input size");
     assert!(y.len() == out && argmax.len() == out, "max_pool_image: output size");
-    let base = u32::try_from(base + x.len())
-        .map(|_| base as u32)
-        .expect("max_pool: indices are u32");
-    forward_image_for(Isa::selected(), g, x, base, y, argmax);
+    assert!(base + x.len() <= u32::MAX as usize, "max_pool: indices are u32");
+    forward_image_for(Isa::selected(), g, x, base as u32, y, argmax);
 }
 
 /// [`forward_image`] compiled for `isa`: the compiler vectorises the

@@ -367,8 +367,8 @@ mod conv_tests {
         for which in 0..6 {
             // The same layers twice, from the same seed: one set for the
             // model, one to run alone.
-            let (input, layers) = bn_relu_stack(which);
-            let (_, mut alone) = bn_relu_stack(which);
+            let (input, layers) = fused_stack(which);
+            let (_, mut alone) = fused_stack(which);
             let mut model = Sequential::new(Shape::new(&input));
             for layer in layers {
                 model.push_boxed(layer).unwrap();
@@ -391,7 +391,7 @@ mod conv_tests {
     }
 
     /// Stack `which` of the test above: its input shape and layers.
-    fn bn_relu_stack(which: usize) -> (Vec<usize>, Vec<Box<dyn Layer>>) {
+    fn fused_stack(which: usize) -> (Vec<usize>, Vec<Box<dyn Layer>>) {
         use crate::{BatchNorm, Dense, Flatten, MaxPool2d, Relu};
         let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(7);
         let mut conv = |c: usize, f: usize| -> Box<dyn Layer> {
