@@ -1,8 +1,9 @@
-//! Where one im2col convolution's training step spends its time: im2col,
-//! the forward product, the weight gradient, the bias gradient, the input
-//! gradient's product and col2im, each timed over the whole batch (as the
-//! layer runs them, image by image where it does), medians in ms with
-//! GFLOP/s for the products.
+//! Where one im2col convolution's training step spends its time, each part
+//! timed over the whole batch as the layer runs it: the forward product
+//! (each image's im2col and product), the weight gradient (the cols made
+//! again block by block, `conv::weight_grad`), the bias gradient, and the
+//! input gradient (each image's product and col2im); medians in ms, with
+//! GFLOP/s for the products, their im2col and col2im included.
 //!
 //! `cargo run --release -p benches --example conv_parts -- H W C F K BATCH [rounds]`,
 //! e.g. `14 14 16 32 3 128` for the fast recipe's second convolution (3x3
@@ -10,7 +11,7 @@
 
 use std::time::Instant;
 
-use kernels::conv::{ConvGeometry, Padding, col2im, im2col};
+use kernels::conv::{ConvGeometry, Padding, col2im, im2col, weight_grad};
 use kernels::{MatMut, MatRef, sgemm, vector};
 use rayon::prelude::*;
 
@@ -36,21 +37,24 @@ fn main() {
         .map(|i| weight[(i % patch) * filters + i / patch])
         .collect();
     let dy: Vec<f32> = (0..rows * filters).map(|i| ((i * 13) % 101) as f32 * 1e-3).collect();
-    let (mut cols, mut y) = (vec![0.0; rows * patch], vec![0.0; rows * filters]);
+    let mut y = vec![0.0; rows * filters];
     let (mut dw, mut db) = (vec![0.0; patch * filters], vec![0.0; filters]);
-    let (mut dcols, mut dx) = (vec![0.0; rows * patch], vec![0.0; x.len()]);
-    let mut times = vec![Vec::new(); 6];
+    let mut dx = vec![0.0; x.len()];
+    let mut times = vec![Vec::new(); 4];
     let mut time = |part: usize, f: &mut dyn FnMut()| {
         let t = Instant::now();
         f();
         times[part].push(t.elapsed().as_secs_f64() * 1e3);
     };
+    // Each image's cols or dcols in a buffer of its task, as the layer's
+    // thread scratch.
+    let image_buffer = || vec![0.0f32; positions * patch];
     for _ in 0..rounds {
-        time(0, &mut || im2col(&g, batch, &x, &mut cols));
-        time(1, &mut || {
-            cols.par_chunks(positions * patch)
+        time(0, &mut || {
+            x.par_chunks(g.image_len())
                 .zip(y.par_chunks_mut(positions * filters))
-                .for_each(|(cols, y)| {
+                .for_each_init(image_buffer, |cols, (x, y)| {
+                    im2col(&g, 1, x, cols);
                     let (cols, w) = (
                         MatRef::new(cols, positions, patch),
                         MatRef::new(&weight, patch, filters),
@@ -58,25 +62,20 @@ fn main() {
                     sgemm(1.0, cols, w, 0.0, MatMut::new(y, positions, filters));
                 })
         });
-        time(2, &mut || {
-            let cols = MatRef::new(&cols, rows, patch);
-            let dw = MatMut::new(&mut dw, patch, filters);
-            sgemm(1.0, cols.t(), MatRef::new(&dy, rows, filters), 0.0, dw);
-        });
-        time(3, &mut || vector::sum_rows(&dy, &mut db));
-        time(4, &mut || {
-            dcols
-                .par_chunks_mut(positions * patch)
-                .zip(dy.par_chunks(positions * filters))
-                .for_each(|(dcols, dy)| {
+        time(1, &mut || weight_grad(&g, batch, &x, &dy, &mut dw));
+        time(2, &mut || vector::sum_rows(&dy, &mut db));
+        time(3, &mut || {
+            dy.par_chunks(positions * filters)
+                .zip(dx.par_chunks_mut(g.image_len()))
+                .for_each_init(image_buffer, |dcols, (dy, dx)| {
                     let (dy, wt) = (
                         MatRef::new(dy, positions, filters),
                         MatRef::new(&weight_t, filters, patch),
                     );
                     sgemm(1.0, dy, wt, 0.0, MatMut::new(dcols, positions, patch));
+                    col2im(&g, 1, dcols, dx);
                 })
         });
-        time(5, &mut || col2im(&g, batch, &dcols, &mut dx));
     }
     let flops = 2.0 * (rows * patch * filters) as f64;
     println!(
@@ -85,16 +84,16 @@ fn main() {
         rayon::current_num_threads(),
         flops / 1e6
     );
-    let names = ["im2col", "y = cols W", "dW = colsᵀ dy", "db", "dcols = dy Wᵀ", "col2im"];
+    let names = ["y = im2col(x) W", "dW = colsᵀ dy", "db", "dx = col2im(dy Wᵀ)"];
     for (name, t) in names.iter().zip(&mut times) {
         t.sort_by(f64::total_cmp);
         let ms = t[t.len() / 2];
-        let rate = matches!(name.chars().next(), Some('y' | 'd')) && *name != "db";
+        let rate = *name != "db";
         let gflops = if rate {
             format!("{:7.1} GFLOP/s", flops / ms / 1e6)
         } else {
             String::new()
         };
-        println!("{name:<16} {ms:8.3} ms {gflops}");
+        println!("{name:<20} {ms:8.3} ms {gflops}");
     }
 }

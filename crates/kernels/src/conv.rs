@@ -18,6 +18,9 @@
 
 use rayon::prelude::*;
 
+use crate::gemm::sgemm_on_this_thread;
+use crate::matrix::{MatMut, MatRef};
+
 /// The geometry of a 2-D convolution (or pooling) over NHWC images.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvGeometry {
@@ -151,14 +154,51 @@ pub fn im2col(g: &ConvGeometry, batch: usize, x: &[f32], cols: &mut [f32]) {
         .for_each(|(cols, x)| {
             crate::scratch::with_scratch(&PADDED, |padded| {
                 for (cols, x) in cols.chunks_exact_mut(rows * patch).zip(x.chunks_exact(img)) {
-                    if g.kernel_w * g.channels < NARROW_RUN {
-                        im2col_image_padded(g, x, cols, padded);
-                    } else {
-                        im2col_image(g, x, cols, padded);
-                    }
+                    im2col_positions(g, x, 0..rows, cols, padded);
                 }
             })
         });
+}
+
+/// Rows `row0..row0 + cols.len() / patch` of the batch's im2col (rows
+/// image by image, as [`im2col`] lays them out) into `cols`: a block of
+/// the lowered matrix, made where it is needed instead of the whole
+/// batch's being kept.
+///
+/// # Panics
+/// When `cols` is not whole rows or they run past the batch.
+pub fn im2col_rows(g: &ConvGeometry, x: &[f32], row0: usize, cols: &mut [f32]) {
+    let (img, positions, patch) = (g.image_len(), g.positions(), g.patch_len());
+    assert!(cols.len().is_multiple_of(patch), "im2col_rows: cols is not whole rows");
+    let end = row0 + cols.len() / patch;
+    assert!(end * img <= x.len() * positions, "im2col_rows: rows past the batch");
+    crate::scratch::with_scratch(&PADDED, |padded| {
+        let mut row = row0;
+        let mut cols = cols;
+        while row < end {
+            let (image, first) = (row / positions, row % positions);
+            let last = positions.min(first + end - row);
+            let (here, rest) = cols.split_at_mut((last - first) * patch);
+            im2col_positions(g, &x[image * img..][..img], first..last, here, padded);
+            (row, cols) = (row + last - first, rest);
+        }
+    })
+}
+
+/// One image's im2col rows for output positions `positions` (row-major
+/// over the output) into `cols`, through `scratch`.
+fn im2col_positions(
+    g: &ConvGeometry,
+    x: &[f32],
+    positions: std::ops::Range<usize>,
+    cols: &mut [f32],
+    scratch: &mut Vec<f32>,
+) {
+    if g.kernel_w * g.channels < NARROW_RUN {
+        im2col_image_padded(g, x, positions, cols, scratch);
+    } else {
+        im2col_image(g, x, positions, cols, scratch);
+    }
 }
 
 thread_local! {
@@ -174,10 +214,17 @@ thread_local! {
 const NARROW_RUN: usize = 16;
 
 crate::wide_fn! {
-/// One image's rows of `cols`: the image is first laid out inside its zero
-/// border (`bordered`, a few KB), then every window's kernel rows are runs
-/// of `kernel_w * c` floats of it, copied with no bounds to work out.
-fn im2col_image(g: &ConvGeometry, x: &[f32], cols: &mut [f32], bordered: &mut Vec<f32>) {
+/// One image's rows of `cols` for the output positions `positions`: the
+/// image is first laid out inside its zero border (`bordered`, a few KB),
+/// then every window's kernel rows are runs of `kernel_w * c` floats of
+/// it, copied with no bounds to work out.
+fn im2col_image(
+    g: &ConvGeometry,
+    x: &[f32],
+    positions: std::ops::Range<usize>,
+    cols: &mut [f32],
+    bordered: &mut Vec<f32>,
+) {
     let c = g.channels;
     // Every column and row that a window reaches, and every pixel of the
     // image (VALID may leave some unread).
@@ -190,9 +237,9 @@ fn im2col_image(g: &ConvGeometry, x: &[f32], cols: &mut [f32], bordered: &mut Ve
         bordered[at..at + src.len()].copy_from_slice(src);
     }
     let (patch, run) = (g.patch_len(), g.kernel_w * c);
-    for oy in 0..g.out_h {
-        for ox in 0..g.out_w {
-            let dst = &mut cols[(oy * g.out_w + ox) * patch..][..patch];
+    for (oy, xs) in output_rows(g, positions.clone()) {
+        for ox in xs {
+            let dst = &mut cols[(oy * g.out_w + ox - positions.start) * patch..][..patch];
             for (ky, dst) in dst.chunks_exact_mut(run).enumerate() {
                 let at = ((oy * g.stride + ky) * wb + ox * g.stride) * c;
                 copy_run(&bordered[at..at + run], dst);
@@ -200,6 +247,25 @@ fn im2col_image(g: &ConvGeometry, x: &[f32], cols: &mut [f32], bordered: &mut Ve
         }
     }
 }
+}
+
+/// The output rows that `positions` (row-major over the output) cross,
+/// each with its columns in the range.
+fn output_rows(
+    g: &ConvGeometry,
+    positions: std::ops::Range<usize>,
+) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> {
+    let w = g.out_w;
+    let rows = if positions.is_empty() {
+        0..0
+    } else {
+        positions.start / w..(positions.end - 1) / w + 1
+    };
+    rows.map(move |oy| {
+        let from = positions.start.max(oy * w) - oy * w;
+        let to = positions.end.min((oy + 1) * w) - oy * w;
+        (oy, from..to)
+    })
 }
 
 /// `dst.copy_from_slice(src)` for a window's run, inlined: 16 floats at a
@@ -230,7 +296,13 @@ fn copy_run(src: &[f32], dst: &mut [f32]) {
 /// channel copies runs of only 5 floats, where working out the overhang
 /// for each cost more than the copy. Each row of `cols` is still written
 /// from start to end, as the stores stream best that way.
-fn im2col_image_padded(g: &ConvGeometry, x: &[f32], cols: &mut [f32], padded: &mut Vec<f32>) {
+fn im2col_image_padded(
+    g: &ConvGeometry,
+    x: &[f32],
+    positions: std::ops::Range<usize>,
+    cols: &mut [f32],
+    padded: &mut Vec<f32>,
+) {
     let c = g.channels;
     let (patch, run) = (g.patch_len(), g.kernel_w * c);
     // A padded row spans every column a window reaches.
@@ -238,7 +310,7 @@ fn im2col_image_padded(g: &ConvGeometry, x: &[f32], cols: &mut [f32], padded: &m
     let inside = g.width.min(span - g.pad_left);
     padded.clear();
     padded.resize(g.kernel_h * span * c, 0.0);
-    for oy in 0..g.out_h {
+    for (oy, xs) in output_rows(g, positions.clone()) {
         for (ky, row) in padded.chunks_exact_mut(span * c).enumerate() {
             match (oy * g.stride + ky).checked_sub(g.pad_top).filter(|&y| y < g.height) {
                 // The padding columns stay zero from row to row.
@@ -248,8 +320,8 @@ fn im2col_image_padded(g: &ConvGeometry, x: &[f32], cols: &mut [f32], padded: &m
                 None => row.fill(0.0),
             }
         }
-        for ox in 0..g.out_w {
-            let dst = &mut cols[(oy * g.out_w + ox) * patch..][..patch];
+        for ox in xs {
+            let dst = &mut cols[(oy * g.out_w + ox - positions.start) * patch..][..patch];
             for (ky, dst) in dst.chunks_exact_mut(run).enumerate() {
                 dst.copy_from_slice(&padded[(ky * span + ox * g.stride) * c..][..run]);
             }
@@ -293,6 +365,89 @@ fn col2im_images(g: &ConvGeometry, img: usize, image_cols: usize, cols: &[f32], 
         }
     }
 }
+}
+
+/// `dw = im2col(x)ᵀ dy` for `batch` images and their output gradient `dy`
+/// (`[batch · positions, filters]`), without the batch's cols: the same
+/// bits as `sgemm(1, cols.t(), dy, 0, dw)` on the batch's [`im2col`].
+///
+/// The product's depth (the batch's rows) runs in the GEMM's blocks,
+/// equal sizes of at most [`KC`](crate::gemm::params::KC). Each block's
+/// rows of cols are made in a thread's scratch (110 KB for the fast
+/// recipe's second convolution, in L2) and multiplied there into the
+/// block's own sums from zero; the blocks' sums are then added in block
+/// order, which is the sum the GEMM writes block after block. So the
+/// batch's cols (10.8 MB there) are neither kept from the forward pass
+/// nor read back from memory, and the blocks, independent, share out over
+/// the threads however many there are.
+///
+/// # Panics
+/// When a slice's length does not fit the shapes.
+pub fn weight_grad(g: &ConvGeometry, batch: usize, x: &[f32], dy: &[f32], dw: &mut [f32]) {
+    let patch = g.patch_len();
+    let rows = batch * g.positions();
+    let filters = dw.len() / patch;
+    assert_eq!(dw.len(), patch * filters, "weight_grad: dw size");
+    assert_eq!(x.len(), batch * g.image_len(), "weight_grad: input size");
+    assert_eq!(dy.len(), rows * filters, "weight_grad: output gradient size");
+    if rows == 0 || filters == 0 {
+        dw.fill(0.0);
+        return;
+    }
+    // The GEMM's depth blocks (`gemm::driver`): equal sizes of at most KC.
+    let block = rows.div_ceil(rows.div_ceil(crate::gemm::params::KC));
+    let blocks = rows.div_ceil(block);
+    let tile = patch * filters;
+    // Blocks a group at a time, so that a large tile (the tutorial's 800
+    // x 64) does not need one for every block at once.
+    let group = (BLOCK_SUMS_FLOATS / tile).clamp(1, blocks);
+    crate::scratch::with_scratch(&BLOCK_SUMS, |sums| {
+        sums.resize(group * tile, 0.0);
+        for first in (0..blocks).step_by(group) {
+            let count = group.min(blocks - first);
+            sums[..count * tile]
+                .par_chunks_mut(tile)
+                .enumerate()
+                .for_each(|(i, sums)| {
+                    let start = (first + i) * block;
+                    let len = block.min(rows - start);
+                    crate::scratch::with_scratch(&BLOCK_COLS, |cols| {
+                        cols.resize(len * patch, 0.0);
+                        im2col_rows(g, x, start, cols);
+                        let cols = MatRef::new(cols, len, patch);
+                        let dy = MatRef::new(&dy[start * filters..][..len * filters], len, filters);
+                        sgemm_on_this_thread(1.0, cols.t(), dy, 0.0, MatMut::new(sums, patch, filters));
+                    })
+                });
+            // Each element adds its blocks in order; the elements are
+            // shared out over the threads.
+            let sums = &sums[..count * tile];
+            dw.par_chunks_mut(ADD_CHUNK).enumerate().for_each(|(j, dw)| {
+                let at = j * ADD_CHUNK;
+                for (b, block) in sums.chunks_exact(tile).enumerate() {
+                    let block = &block[at..at + dw.len()];
+                    if first + b == 0 {
+                        dw.copy_from_slice(block);
+                    } else {
+                        dw.iter_mut().zip(block).for_each(|(d, &s)| *d += s);
+                    }
+                }
+            });
+        }
+    })
+}
+
+/// Floats of block sums [`weight_grad`] keeps at once (4 MiB).
+const BLOCK_SUMS_FLOATS: usize = 1 << 20;
+
+/// Elements of the weight gradient a task adds up over the blocks.
+const ADD_CHUNK: usize = 4096;
+
+thread_local! {
+    // The weight gradient's block sums (on the calling thread), and a
+    // block's rows of cols (on each thread that multiplies one).
+    static BLOCK_SUMS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    static BLOCK_COLS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Direct convolution, one output at a time in f64: the reference the

@@ -1,7 +1,7 @@
 //! Convolution by im2col + GEMM against a direct convolution, and im2col's
 //! adjoint, on random sizes, strides, paddings and channels.
 
-use mnist_kernels::conv::{ConvGeometry, Padding, col2im, conv2d_naive, im2col};
+use mnist_kernels::conv::{ConvGeometry, Padding, col2im, conv2d_naive, im2col, im2col_rows, weight_grad};
 use mnist_kernels::{MatMut, MatRef, sgemm};
 use proptest::prelude::*;
 
@@ -152,6 +152,77 @@ proptest! {
         col2im(&g, batch, &c, &mut dx);
         let want = col2im_naive(&g, batch, &c);
         prop_assert!(dx.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "{g:?}");
+    }
+}
+
+/// `weight_grad`'s result and the product over the whole batch's cols
+/// that it replaces, on one thread and on two.
+fn weight_grads(g: &ConvGeometry, batch: usize, filters: usize, seed: u64) -> (Vec<f32>, [Vec<f32>; 2]) {
+    let (rows, patch) = (batch * g.positions(), g.patch_len());
+    let x = values(batch * g.image_len(), seed);
+    let dy = values(rows * filters, seed ^ 11);
+    let mut cols = vec![0.0; rows * patch];
+    im2col(g, batch, &x, &mut cols);
+    let mut want = vec![f32::NAN; patch * filters];
+    let (cols, dy_view) = (MatRef::new(&cols, rows, patch), MatRef::new(&dy, rows, filters));
+    sgemm(1.0, cols.t(), dy_view, 0.0, MatMut::new(&mut want, patch, filters));
+    let got = [1, 2].map(|threads| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let mut dw = vec![f32::NAN; patch * filters];
+        pool.install(|| weight_grad(g, batch, &x, &dy, &mut dw));
+        dw
+    });
+    (want, got)
+}
+
+fn same_bits(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Any run of rows, across images or inside one, is those rows of the
+    /// batch's im2col.
+    #[test]
+    fn im2col_rows_are_the_batch_s_rows((g, batch) in geometry(), from in 0.0f64..1.0, len in 0.0f64..1.0, seed in any::<u64>()) {
+        let (rows, patch) = (batch * g.positions(), g.patch_len());
+        let x = values(batch * g.image_len(), seed);
+        let mut all = vec![0.0; rows * patch];
+        im2col(&g, batch, &x, &mut all);
+        let row0 = ((rows as f64 * from) as usize).min(rows - 1);
+        let count = 1 + ((rows - row0 - 1) as f64 * len) as usize;
+        let mut some = vec![f32::NAN; count * patch];
+        im2col_rows(&g, &x, row0, &mut some);
+        prop_assert!(same_bits(&some, &all[row0 * patch..(row0 + count) * patch]), "{g:?}: rows {row0}..+{count}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(60))]
+
+    /// Blocks made one by one from the input and added in order give the
+    /// bits of the product over the batch's cols, on any thread count:
+    /// batches of up to 3,000 rows, so up to a dozen depth blocks, most
+    /// of them across images.
+    #[test]
+    fn weight_grad_has_the_batch_product_s_bits((g, _) in geometry(), batch in 1usize..40, filters in 1usize..40, seed in any::<u64>()) {
+        let (want, got) = weight_grads(&g, batch, filters, seed);
+        for (threads, got) in [1, 2].iter().zip(&got) {
+            prop_assert!(same_bits(got, &want), "{g:?}, batch {batch}, {filters} filters, {threads} threads");
+        }
+    }
+}
+
+/// A tile too large to keep every block's sums at once (5x5 over 40
+/// channels, 64 filters: 18 blocks, summed in groups of 16): the groups
+/// keep the order.
+#[test]
+fn weight_grad_in_groups_of_blocks_keeps_the_bits() {
+    let g = ConvGeometry::new(8, 8, 40, 5, 5, 1, Padding::Same).unwrap();
+    let (want, got) = weight_grads(&g, 70, 64, 9);
+    for got in &got {
+        assert!(same_bits(got, &want));
     }
 }
 

@@ -8,7 +8,7 @@
 //! - dW = colsᵀ dy, db = Σ dy over positions,
 //! - dx = col2im(dy Wᵀ).
 
-use kernels::conv::{ConvGeometry, Padding, col2im, im2col};
+use kernels::conv::{self, ConvGeometry, Padding, col2im, im2col};
 use kernels::{MatMut, MatRef, conv_direct, pool, sgemm, vector};
 use rand::Rng;
 use rayon::prelude::*;
@@ -17,10 +17,12 @@ use tensor::{Shape, Tensor};
 use crate::{Init, Layer, MaxPool2d, Mode, ParamMut};
 
 thread_local! {
-    // One image's cols in evaluation, kept per thread from call to call.
-    static EVAL_COLS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    // One image's cols, kept per thread from call to call.
+    static IMAGE_COLS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
     // One image's outputs, where they are pooled straight away.
     static IMAGE_OUT: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    // One image's dcols, put back into dx by col2im straight away.
+    static IMAGE_DCOLS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// A convolution layer.
@@ -35,10 +37,6 @@ pub struct Conv2d {
     bias: Tensor,
     weight_grad: Tensor,
     bias_grad: Tensor,
-    /// im2col of the last training input, kept for the weight gradient
-    /// (empty where the direct path computes it from the input).
-    cols: Vec<f32>,
-    dcols: Vec<f32>,
     /// The weights transposed, `[filters, patch]`, for the input gradient.
     weight_t: Vec<f32>,
 }
@@ -74,8 +72,6 @@ impl Conv2d {
             bias_grad: Tensor::zeros(bias.shape().clone()),
             weight,
             bias,
-            cols: Vec::new(),
-            dcols: Vec::new(),
             weight_t: Vec::new(),
         }
     }
@@ -162,7 +158,6 @@ impl Conv2d {
         pool: &mut MaxPool2d,
         conv_output: &mut Tensor,
         output: &mut Tensor,
-        mode: Mode,
     ) {
         let g = self.geometry_of(input);
         let batch = input.rows();
@@ -178,7 +173,7 @@ impl Conv2d {
             .par_chunks_mut(pooled)
             .zip(argmax.par_chunks_mut(pooled))
             .enumerate();
-        lowered(&g, input, mode, &mut self.cols, outputs, |cols, x, (n, (y, argmax))| {
+        lowered(&g, input, outputs, |cols, x, (n, (y, argmax))| {
             kernels::scratch::with_scratch(&IMAGE_OUT, |out| {
                 out.resize(image_out, 0.0);
                 product(&g, weight, bias, cols, x, out);
@@ -203,7 +198,7 @@ impl Layer for Conv2d {
         Ok(vec![g.out_h, g.out_w, self.filters])
     }
 
-    fn forward(&mut self, input: &Tensor, output: &mut Tensor, mode: Mode) {
+    fn forward(&mut self, input: &Tensor, output: &mut Tensor, _mode: Mode) {
         let g = self.geometry_of(input);
         let batch = input.rows();
         let (positions, filters) = (g.positions(), self.filters);
@@ -216,30 +211,28 @@ impl Layer for Conv2d {
             return;
         }
         let outputs = output.data_mut().par_chunks_mut(positions * filters);
-        lowered(&g, input, mode, &mut self.cols, outputs, |cols, x, y| {
-            product(&g, weight, bias, cols, x, y)
-        });
+        lowered(&g, input, outputs, |cols, x, y| product(&g, weight, bias, cols, x, y));
     }
 
     fn backward(&mut self, input: &Tensor, _output: &Tensor, grad_output: &Tensor, grad_input: Option<&mut Tensor>) {
         let g = self.geometry_of(input);
         let batch = input.rows();
-        let (rows, patch) = (batch * g.positions(), g.patch_len());
+        let patch = g.patch_len();
         let dy = grad_output.data();
         if conv_direct::applies(&g) {
             conv_direct::weight_grad(&g, batch, input.data(), dy, self.weight_grad.data_mut());
         } else {
-            // dW = colsᵀ dy
-            let cols = MatRef::new(&self.cols, rows, patch);
-            let dw = MatMut::new(self.weight_grad.data_mut(), patch, self.filters);
-            sgemm(1.0, cols.t(), MatRef::new(dy, rows, self.filters), 0.0, dw);
+            // dW = colsᵀ dy, cols made again block by block from the input
+            conv::weight_grad(&g, batch, input.data(), dy, self.weight_grad.data_mut());
         }
         vector::sum_rows(dy, self.bias_grad.data_mut());
         if let Some(dx) = grad_input {
-            // Image by image, as forward: each image's dcols = dy Wᵀ is put
-            // back into dx by col2im while it is still in L2. Wᵀ is laid out
-            // once ([filters, patch], row-major) so that the per-image
-            // products read it in place, unpacked.
+            // Image by image, as forward: each image's dcols = dy Wᵀ is a
+            // thread's scratch (85 KB for the fast recipe's second
+            // convolution), put back into dx by col2im while it is still
+            // in L2; the batch's (10.8 MB) never goes out to memory. Wᵀ is
+            // laid out once ([filters, patch], row-major) so that the
+            // per-image products read it in place, unpacked.
             let filters = self.filters;
             self.weight_t.resize(patch * filters, 0.0);
             for (i, row) in self.weight.data().chunks_exact(filters).enumerate() {
@@ -248,21 +241,21 @@ impl Layer for Conv2d {
                 }
             }
             let positions = g.positions();
-            self.dcols.resize(rows * patch, 0.0);
             dx.set_dims(input.shape().dims());
             let weight_t = &self.weight_t;
-            self.dcols
-                .par_chunks_mut(positions * patch)
-                .zip(dy.par_chunks(positions * filters))
+            dy.par_chunks(positions * filters)
                 .zip(dx.data_mut().par_chunks_mut(g.image_len()))
-                .for_each(|((dcols, dy), dx)| {
-                    // dcols = dy Wᵀ (Wᵀ stored, see above)
-                    let (dy, wt) = (
-                        MatRef::new(dy, positions, filters),
-                        MatRef::new(weight_t, filters, patch),
-                    );
-                    sgemm(1.0, dy, wt, 0.0, MatMut::new(dcols, positions, patch));
-                    col2im(&g, 1, dcols, dx);
+                .for_each(|(dy, dx)| {
+                    kernels::scratch::with_scratch(&IMAGE_DCOLS, |dcols| {
+                        dcols.resize(positions * patch, 0.0);
+                        // dcols = dy Wᵀ (Wᵀ stored, see above)
+                        let (dy, wt) = (
+                            MatRef::new(dy, positions, filters),
+                            MatRef::new(weight_t, filters, patch),
+                        );
+                        sgemm(1.0, dy, wt, 0.0, MatMut::new(dcols, positions, patch));
+                        col2im(&g, 1, dcols, dx);
+                    })
                 });
         }
     }
@@ -287,38 +280,29 @@ impl Layer for Conv2d {
 }
 
 /// The lowered forward pass over the batch `input`, image by image in
-/// parallel: `each(cols, x, out)` gets an image's cols (im2col is its to
-/// do), the image and its part of `outputs`. In training each image's cols
-/// is its part of `cols`, kept for the weight gradient; each image's rows
-/// (627 KB for the tutorial's second convolution) are multiplied while
-/// they are still in L2, instead of the whole batch's 31 MB going out to
-/// memory and back. In evaluation no backward pass follows, so each
-/// image's cols is a thread's scratch that stays in L2 (the batch's would
-/// be 10.8 MB for the fast recipe's second convolution).
+/// parallel: `each(cols, x, out)` gets a thread's scratch for an image's
+/// cols (im2col is its to do), the image and its part of `outputs`. Each
+/// image's cols (85 KB for the fast recipe's second convolution, 627 KB
+/// for the tutorial's) stays in L2 while it is multiplied, instead of the
+/// batch's (10.8 and 31 MB) going out to memory and back; the weight
+/// gradient makes its own again ([`conv::weight_grad`]).
 fn lowered<O: Send>(
     g: &ConvGeometry,
     input: &Tensor,
-    mode: Mode,
-    cols: &mut Vec<f32>,
     outputs: impl IndexedParallelIterator<Item = O>,
     each: impl Fn(&mut [f32], &[f32], O) + Sync + Send,
 ) {
     let image_cols = g.positions() * g.patch_len();
-    let images = input.data().par_chunks(g.image_len());
-    if mode == Mode::Eval {
-        images.zip(outputs).for_each(|(x, out)| {
-            kernels::scratch::with_scratch(&EVAL_COLS, |cols| {
+    input
+        .data()
+        .par_chunks(g.image_len())
+        .zip(outputs)
+        .for_each(|(x, out)| {
+            kernels::scratch::with_scratch(&IMAGE_COLS, |cols| {
                 cols.resize(image_cols, 0.0);
                 each(cols, x, out)
             })
         });
-        return;
-    }
-    cols.resize(input.rows() * image_cols, 0.0);
-    cols.par_chunks_mut(image_cols)
-        .zip(images)
-        .zip(outputs)
-        .for_each(|((cols, x), out)| each(cols, x, out));
 }
 
 /// One image's `y = b + im2col(x) W`, its cols written into `cols`.

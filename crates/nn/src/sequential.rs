@@ -158,7 +158,7 @@ impl Sequential {
                 let (conv, pool) =
                     conv_then_pool(conv, pool).expect("pool_after is set for a convolution and a pooling");
                 let (conv_output, pooled) = rest.split_at_mut(1);
-                conv.forward_then_pool(input, pool, &mut conv_output[0], &mut pooled[0], mode);
+                conv.forward_then_pool(input, pool, &mut conv_output[0], &mut pooled[0]);
                 i += 2;
             } else {
                 self.layers[i].forward(input, &mut rest[0], mode);

@@ -108,7 +108,7 @@ pub fn gemm<K: MicroKernel>(
     ldc: usize,
 ) {
     debug_assert_eq!(c.len(), (m - 1) * ldc + n);
-    let parallel = m.saturating_mul(n).saturating_mul(k) >= PARALLEL_THRESHOLD && rayon::current_num_threads() > 1;
+    let parallel = m.saturating_mul(n).saturating_mul(k) >= PARALLEL_THRESHOLD && super::may_split();
     // Two plans, both with B packed. Few rows (a training batch): a task
     // is a strip of TASK_COL_PANELS column panels across every row, so that
     // each panel of B is read by the one core that runs its task while the

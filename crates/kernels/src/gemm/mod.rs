@@ -56,6 +56,37 @@ pub fn sgemm(alpha: f32, a: MatRef, b: MatRef, beta: f32, c: MatMut) {
     sgemm_with(Isa::selected(), alpha, a, b, beta, c)
 }
 
+/// [`sgemm`] on the calling thread only, with the same bits: for callers
+/// that already share their work out over rayon's threads, a product at a
+/// time, so that each product does not split itself again (a
+/// convolution's weight gradient, a depth block per task).
+///
+/// # Panics
+/// As [`sgemm`].
+pub fn sgemm_on_this_thread(alpha: f32, a: MatRef, b: MatRef, beta: f32, c: MatMut) {
+    /// Puts the flag back as it was, even if the product panics.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ON_THIS_THREAD.set(self.0);
+        }
+    }
+    let _restore = Restore(ON_THIS_THREAD.replace(true));
+    sgemm(alpha, a, b, beta, c);
+}
+
+thread_local! {
+    // Set while `sgemm_on_this_thread` runs: no product then splits.
+    static ON_THIS_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// True when a product may split itself over rayon's threads: there are
+/// several, and the caller did not ask for this thread only. The split
+/// never changes a sum, so neither does this.
+pub(crate) fn may_split() -> bool {
+    rayon::current_num_threads() > 1 && !ON_THIS_THREAD.get()
+}
+
 /// [`sgemm`] with the given kernel, for tests and benchmarks that compare
 /// kernels.
 ///

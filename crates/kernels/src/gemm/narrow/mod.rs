@@ -173,7 +173,7 @@ unsafe fn dots<D: Dots>(
             }
         }
     };
-    let parallel = m.saturating_mul(n).saturating_mul(k) >= PARALLEL_THRESHOLD && rayon::current_num_threads() > 1;
+    let parallel = m.saturating_mul(n).saturating_mul(k) >= PARALLEL_THRESHOLD && super::may_split();
     if parallel {
         c.par_chunks_mut(TASK_ROWS * ldc).enumerate().for_each(task);
     } else {
