@@ -12,7 +12,8 @@
 use std::time::Instant;
 
 use kernels::conv::{ConvGeometry, Padding, col2im, im2col, weight_grad};
-use kernels::{MatMut, MatRef, sgemm, vector};
+use kernels::gemm::{PackedB, sgemm_packed};
+use kernels::{MatMut, MatRef, vector};
 use rayon::prelude::*;
 
 fn main() {
@@ -33,9 +34,8 @@ fn main() {
     let weight: Vec<f32> = (0..patch * filters)
         .map(|i| ((i * 31) % 97) as f32 * 1e-2 - 0.5)
         .collect();
-    let weight_t: Vec<f32> = (0..patch * filters)
-        .map(|i| weight[(i % patch) * filters + i / patch])
-        .collect();
+    // The weights laid out once a pass, as the layer does.
+    let (mut packed_w, mut packed_wt) = (PackedB::new(), PackedB::new());
     let dy: Vec<f32> = (0..rows * filters).map(|i| ((i * 13) % 101) as f32 * 1e-3).collect();
     let mut y = vec![0.0; rows * filters];
     let (mut dw, mut db) = (vec![0.0; patch * filters], vec![0.0; filters]);
@@ -51,28 +51,26 @@ fn main() {
     let image_buffer = || vec![0.0f32; positions * patch];
     for _ in 0..rounds {
         time(0, &mut || {
+            packed_w.pack(MatRef::new(&weight, patch, filters));
+            let packed_w = &packed_w;
             x.par_chunks(g.image_len())
                 .zip(y.par_chunks_mut(positions * filters))
                 .for_each_init(image_buffer, |cols, (x, y)| {
                     im2col(&g, 1, x, cols);
-                    let (cols, w) = (
-                        MatRef::new(cols, positions, patch),
-                        MatRef::new(&weight, patch, filters),
-                    );
-                    sgemm(1.0, cols, w, 0.0, MatMut::new(y, positions, filters));
+                    let cols = MatRef::new(cols, positions, patch);
+                    sgemm_packed(1.0, cols, packed_w, 0.0, MatMut::new(y, positions, filters));
                 })
         });
         time(1, &mut || weight_grad(&g, batch, &x, &dy, &mut dw));
         time(2, &mut || vector::sum_rows(&dy, &mut db));
         time(3, &mut || {
+            packed_wt.pack(MatRef::new(&weight, patch, filters).t());
+            let packed_wt = &packed_wt;
             dy.par_chunks(positions * filters)
                 .zip(dx.par_chunks_mut(g.image_len()))
                 .for_each_init(image_buffer, |dcols, (dy, dx)| {
-                    let (dy, wt) = (
-                        MatRef::new(dy, positions, filters),
-                        MatRef::new(&weight_t, filters, patch),
-                    );
-                    sgemm(1.0, dy, wt, 0.0, MatMut::new(dcols, positions, patch));
+                    let dy = MatRef::new(dy, positions, filters);
+                    sgemm_packed(1.0, dy, packed_wt, 0.0, MatMut::new(dcols, positions, patch));
                     col2im(&g, 1, dcols, dx);
                 })
         });

@@ -192,20 +192,49 @@ fn im2col_positions(
     x: &[f32],
     positions: std::ops::Range<usize>,
     cols: &mut [f32],
-    scratch: &mut Vec<f32>,
+    scratch: &mut Lowering,
 ) {
     if g.kernel_w * g.channels < NARROW_RUN {
-        im2col_image_padded(g, x, positions, cols, scratch);
+        scratch.bordered_for = None;
+        im2col_image_padded(g, x, positions, cols, &mut scratch.buf);
     } else {
-        im2col_image(g, x, positions, cols, scratch);
+        if scratch.bordered_for != Some(*g) {
+            scratch.buf.clear();
+            scratch.buf.resize(bordered_len(g), 0.0);
+            scratch.bordered_for = Some(*g);
+        }
+        im2col_image(g, x, positions, cols, &mut scratch.buf);
     }
 }
 
+/// Floats of `im2col_image`'s bordered image: every column and row that a
+/// window reaches, and every pixel of the image (VALID may leave some
+/// unread).
+fn bordered_width(g: &ConvGeometry) -> usize {
+    (g.pad_left + g.width).max((g.out_w - 1) * g.stride + g.kernel_w)
+}
+
+fn bordered_len(g: &ConvGeometry) -> usize {
+    let height = (g.pad_top + g.height).max((g.out_h - 1) * g.stride + g.kernel_h);
+    height * bordered_width(g) * g.channels
+}
+
+/// A thread's buffer for im2col: the padded input rows of
+/// `im2col_image_padded`, or the bordered image of `im2col_image`.
+#[derive(Default)]
+struct Lowering {
+    buf: Vec<f32>,
+    /// The geometry whose bordered image `buf` holds: its border is still
+    /// zero (only the image inside is written), so the next image of the
+    /// same geometry need not clear it. A training step lowers each
+    /// image's rows about twice (forward, and the weight gradient's
+    /// blocks), so clearing every time wrote as much as the image again.
+    bordered_for: Option<ConvGeometry>,
+}
+
 thread_local! {
-    // The padded input rows of `im2col_image_padded` or the bordered image
-    // of `im2col_image`, kept per thread so
-    // that a training step allocates nothing.
-    static PADDED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    // Kept per thread so that a training step allocates nothing.
+    static PADDED: std::cell::RefCell<Lowering> = std::cell::RefCell::default();
 }
 
 /// Below this many floats a window row is a narrow run (one channel: 5),
@@ -215,26 +244,22 @@ const NARROW_RUN: usize = 16;
 
 crate::wide_fn! {
 /// One image's rows of `cols` for the output positions `positions`: the
-/// image is first laid out inside its zero border (`bordered`, a few KB),
-/// then every window's kernel rows are runs of `kernel_w * c` floats of
-/// it, copied with no bounds to work out.
+/// image is first laid out inside its zero border (`bordered`, a few KB,
+/// [`bordered_len`] floats whose border is zero), then every window's
+/// kernel rows are runs of `kernel_w * c` floats of it, copied with no
+/// bounds to work out.
 fn im2col_image(
     g: &ConvGeometry,
     x: &[f32],
     positions: std::ops::Range<usize>,
     cols: &mut [f32],
-    bordered: &mut Vec<f32>,
+    bordered: &mut [f32],
 ) {
     let c = g.channels;
-    // Every column and row that a window reaches, and every pixel of the
-    // image (VALID may leave some unread).
-    let wb = (g.pad_left + g.width).max((g.out_w - 1) * g.stride + g.kernel_w);
-    let hb = (g.pad_top + g.height).max((g.out_h - 1) * g.stride + g.kernel_h);
-    bordered.clear();
-    bordered.resize(hb * wb * c, 0.0);
+    let wb = bordered_width(g);
     for (y, src) in x.chunks_exact(g.width * c).enumerate() {
         let at = ((y + g.pad_top) * wb + g.pad_left) * c;
-        bordered[at..at + src.len()].copy_from_slice(src);
+        copy_run(src, &mut bordered[at..at + src.len()]);
     }
     let (patch, run) = (g.patch_len(), g.kernel_w * c);
     for (oy, xs) in output_rows(g, positions.clone()) {

@@ -7,7 +7,7 @@
 //! A kernel this CPU lacks is skipped with a printed reason, unless
 //! `MNIST_REQUIRE_KERNELS` is set (CI sets it), where it fails.
 
-use mnist_kernels::gemm::sgemm_with;
+use mnist_kernels::gemm::{PackedB, sgemm_packed, sgemm_with};
 use mnist_kernels::{Isa, MatMut, MatRef, Transpose};
 use proptest::prelude::*;
 
@@ -93,16 +93,34 @@ impl Case {
         }
     }
 
-    fn run(&self, isa: Isa) -> Vec<f32> {
-        let mut c = self.c.clone();
+    /// The views of A and B.
+    fn operands(&self) -> (MatRef<'_>, MatRef<'_>) {
         let view = |t, data, rows, cols, ld| match t {
             Transpose::No => MatRef::with_ld(data, rows, cols, ld),
             Transpose::Yes => MatRef::with_ld(data, cols, rows, ld).t(),
         };
-        let a = view(self.ta, &self.a, self.m, self.k, self.lda);
-        let b = view(self.tb, &self.b, self.k, self.n, self.ldb);
+        (
+            view(self.ta, &self.a, self.m, self.k, self.lda),
+            view(self.tb, &self.b, self.k, self.n, self.ldb),
+        )
+    }
+
+    fn run(&self, isa: Isa) -> Vec<f32> {
+        let mut c = self.c.clone();
+        let (a, b) = self.operands();
         let c_view = MatMut::with_ld(&mut c, self.m, self.n, self.ldc);
         sgemm_with(isa, self.alpha, a, b, self.beta, c_view);
+        c
+    }
+
+    /// [`run`](Self::run) through a B packed beforehand.
+    fn run_packed(&self, isa: Isa) -> Vec<f32> {
+        let mut c = self.c.clone();
+        let (a, b) = self.operands();
+        let mut packed = PackedB::new();
+        packed.pack_with(isa, b);
+        let c_view = MatMut::with_ld(&mut c, self.m, self.n, self.ldc);
+        sgemm_packed(self.alpha, a, &packed, self.beta, c_view);
         c
     }
 
@@ -300,6 +318,46 @@ fn results_do_not_depend_on_the_number_of_threads() {
                 "{}: results differ between thread counts",
                 isa.name()
             );
+        }
+    }
+}
+
+/// A B packed once gives every product the bits of `sgemm` with that B, on
+/// every kernel and thread count: the blocked path on one thread reads the
+/// packed blocks where they lie, on several the pipeline and the split
+/// depth copy them; narrow products (n <= 16) take B as it was.
+#[test]
+fn packed_b_gives_the_bits_of_sgemm() {
+    let shapes = [
+        (1, 1, 1),
+        (11, 33, 257),
+        (196, 32, 108),
+        (49, 48, 288),
+        (196, 108, 32),
+        (61, 515, 513),
+        (7, 16, 32),
+        (300, 1030, 520),
+        (147, 32, 6000),
+    ];
+    for isa in Isa::ALL.into_iter().filter(|&isa| supported(isa)) {
+        for &(m, n, k) in &shapes {
+            for (ta, tb) in [
+                (Transpose::No, Transpose::No),
+                (Transpose::Yes, Transpose::No),
+                (Transpose::No, Transpose::Yes),
+            ] {
+                let case = Case::new(ta, tb, m, n, k, [1, 2, 3], 0.5, 0.75, (m + n + k) as u64);
+                let want: Vec<u32> = case.run(isa).iter().map(|x| x.to_bits()).collect();
+                for threads in [1, 2] {
+                    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                    let got: Vec<u32> = pool
+                        .install(|| case.run_packed(isa))
+                        .iter()
+                        .map(|x| x.to_bits())
+                        .collect();
+                    assert!(got == want, "{}: {case:?} on {threads} threads", isa.name());
+                }
+            }
         }
     }
 }

@@ -9,7 +9,8 @@
 //! - dx = col2im(dy Wᵀ).
 
 use kernels::conv::{self, ConvGeometry, Padding, col2im, im2col};
-use kernels::{MatMut, MatRef, conv_direct, pool, sgemm, vector};
+use kernels::gemm::{PackedB, sgemm_packed};
+use kernels::{MatMut, MatRef, conv_direct, pool, vector};
 use rand::Rng;
 use rayon::prelude::*;
 use tensor::{Shape, Tensor};
@@ -37,8 +38,10 @@ pub struct Conv2d {
     bias: Tensor,
     weight_grad: Tensor,
     bias_grad: Tensor,
-    /// The weights transposed, `[filters, patch]`, for the input gradient.
-    weight_t: Vec<f32>,
+    /// The weights laid out for the per-image products of the forward
+    /// pass, and transposed for the input gradient's, once a pass.
+    packed_w: PackedB,
+    packed_wt: PackedB,
 }
 
 impl Conv2d {
@@ -72,7 +75,8 @@ impl Conv2d {
             bias_grad: Tensor::zeros(bias.shape().clone()),
             weight,
             bias,
-            weight_t: Vec::new(),
+            packed_w: PackedB::new(),
+            packed_wt: PackedB::new(),
         }
     }
 
@@ -167,7 +171,9 @@ impl Conv2d {
         let pooled = pg.positions() * self.filters;
         output.set_dims(&[batch, pg.out_h, pg.out_w, self.filters]);
         let argmax = pool.argmax_for(output.len());
-        let (weight, bias) = (self.weight.data(), self.bias.data());
+        self.packed_w
+            .pack(MatRef::new(self.weight.data(), g.patch_len(), self.filters));
+        let (weight, bias) = (&self.packed_w, self.bias.data());
         let outputs = output
             .data_mut()
             .par_chunks_mut(pooled)
@@ -210,6 +216,8 @@ impl Layer for Conv2d {
             conv_direct::forward(&g, batch, input.data(), weight, bias, output.data_mut());
             return;
         }
+        self.packed_w.pack(MatRef::new(weight, g.patch_len(), filters));
+        let weight = &self.packed_w;
         let outputs = output.data_mut().par_chunks_mut(positions * filters);
         lowered(&g, input, outputs, |cols, x, y| product(&g, weight, bias, cols, x, y));
     }
@@ -231,29 +239,20 @@ impl Layer for Conv2d {
             // thread's scratch (85 KB for the fast recipe's second
             // convolution), put back into dx by col2im while it is still
             // in L2; the batch's (10.8 MB) never goes out to memory. Wᵀ is
-            // laid out once ([filters, patch], row-major) so that the
-            // per-image products read it in place, unpacked.
+            // packed once for all the images' products.
             let filters = self.filters;
-            self.weight_t.resize(patch * filters, 0.0);
-            for (i, row) in self.weight.data().chunks_exact(filters).enumerate() {
-                for (f, &w) in row.iter().enumerate() {
-                    self.weight_t[f * patch + i] = w;
-                }
-            }
+            self.packed_wt.pack(MatRef::new(self.weight.data(), patch, filters).t());
             let positions = g.positions();
             dx.set_dims(input.shape().dims());
-            let weight_t = &self.weight_t;
+            let weight_t = &self.packed_wt;
             dy.par_chunks(positions * filters)
                 .zip(dx.data_mut().par_chunks_mut(g.image_len()))
                 .for_each(|(dy, dx)| {
                     kernels::scratch::with_scratch(&IMAGE_DCOLS, |dcols| {
                         dcols.resize(positions * patch, 0.0);
-                        // dcols = dy Wᵀ (Wᵀ stored, see above)
-                        let (dy, wt) = (
-                            MatRef::new(dy, positions, filters),
-                            MatRef::new(weight_t, filters, patch),
-                        );
-                        sgemm(1.0, dy, wt, 0.0, MatMut::new(dcols, positions, patch));
+                        // dcols = dy Wᵀ
+                        let dy = MatRef::new(dy, positions, filters);
+                        sgemm_packed(1.0, dy, weight_t, 0.0, MatMut::new(dcols, positions, patch));
                         col2im(&g, 1, dcols, dx);
                     })
                 });
@@ -306,10 +305,10 @@ fn lowered<O: Send>(
 }
 
 /// One image's `y = b + im2col(x) W`, its cols written into `cols`.
-fn product(g: &ConvGeometry, weight: &[f32], bias: &[f32], cols: &mut [f32], x: &[f32], y: &mut [f32]) {
+fn product(g: &ConvGeometry, weight: &PackedB, bias: &[f32], cols: &mut [f32], x: &[f32], y: &mut [f32]) {
     let (positions, patch, filters) = (g.positions(), g.patch_len(), bias.len());
     im2col(g, 1, x, cols);
     vector::broadcast_rows(y, bias);
-    let (cols, w) = (MatRef::new(cols, positions, patch), MatRef::new(weight, patch, filters));
-    sgemm(1.0, cols, w, 1.0, MatMut::new(y, positions, filters));
+    let cols = MatRef::new(cols, positions, patch);
+    sgemm_packed(1.0, cols, weight, 1.0, MatMut::new(y, positions, filters));
 }

@@ -50,7 +50,7 @@ use crate::scratch::with_scratch;
 #[repr(C, align(64))]
 struct Line([f32; 16]);
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(super) struct AlignedBuf(Vec<Line>);
 
 impl AlignedBuf {
@@ -63,6 +63,13 @@ impl AlignedBuf {
         // SAFETY: `Line` is 16 f32 with no padding (repr(C)), so `lines`
         // Lines are `16 * lines >= len` initialised, contiguous f32.
         unsafe { std::slice::from_raw_parts_mut(self.0.as_mut_ptr().cast::<f32>(), len) }
+    }
+
+    /// The first `len` floats, which [`get`](Self::get) made.
+    pub(super) fn get_ref(&self, len: usize) -> &[f32] {
+        assert!(len <= 16 * self.0.len(), "AlignedBuf: {len} floats were never made");
+        // SAFETY: as in `get`, for `len <= 16 * lines` initialised floats.
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr().cast::<f32>(), len) }
     }
 }
 
@@ -107,6 +114,106 @@ pub fn gemm<K: MicroKernel>(
     c: &mut [f32],
     ldc: usize,
 ) {
+    gemm_from::<K>(nc, m, n, k, alpha, a, B::Operand(b), beta, c, ldc)
+}
+
+/// Where the driver takes B's packed blocks from.
+#[derive(Clone, Copy)]
+pub enum B<'a> {
+    /// Packed from this operand, block by block, as they are needed.
+    Operand(Operand<'a>),
+    /// Already packed by [`pack_all`] for this kernel, `nc` and shape.
+    Packed(&'a [f32]),
+}
+
+/// The blocks of a `k x n` B in the order they are multiplied (columns,
+/// then depth), each `nc` columns and equal depths of at most KC: k = 800
+/// runs as 4 x 200 rather than 3 x 256 + 32, whose last thin block would
+/// cost a full pass over C for little work.
+#[derive(Clone, Copy)]
+struct Blocking {
+    n: usize,
+    k: usize,
+    nc: usize,
+    kc_block: usize,
+    depth_blocks: usize,
+}
+
+impl Blocking {
+    fn new(nc: usize, n: usize, k: usize) -> Self {
+        let kc_block = k.div_ceil(k.div_ceil(KC));
+        Self {
+            n,
+            k,
+            nc,
+            kc_block,
+            depth_blocks: k.div_ceil(kc_block),
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.n.div_ceil(self.nc) * self.depth_blocks
+    }
+
+    fn at(&self, i: usize) -> Block {
+        let (jc, pc) = (
+            (i / self.depth_blocks) * self.nc,
+            (i % self.depth_blocks) * self.kc_block,
+        );
+        Block {
+            jc,
+            nc: self.nc.min(self.n - jc),
+            pc,
+            kc: self.kc_block.min(self.k - pc),
+        }
+    }
+}
+
+/// Floats of block `blk` packed for kernel `K`: whole panels of NR columns.
+fn packed_len<K: MicroKernel>(blk: &Block) -> usize {
+    blk.nc.div_ceil(K::NR) * blk.kc * K::NR
+}
+
+/// Packs panel `j` of block `blk` of `b` into `dst`.
+fn pack_panel<K: MicroKernel>(b: &Operand, blk: &Block, j: usize, dst: &mut [f32]) {
+    let col = j * K::NR;
+    K::pack_b(b, blk.pc, blk.kc, blk.jc + col, K::NR.min(blk.nc - col), dst);
+}
+
+/// Every block of the logical `k x n` B packed for kernel `K` with blocks
+/// `nc` wide, one after another in the order the driver multiplies them,
+/// into `buf`, 64-byte aligned as the driver's own: what [`B::Packed`]
+/// takes. Returns their length.
+pub fn pack_all<K: MicroKernel>(nc: usize, k: usize, n: usize, b: Operand, buf: &mut AlignedBuf) -> usize {
+    let blocking = Blocking::new(nc, n, k);
+    let total = (0..blocking.count()).map(|i| packed_len::<K>(&blocking.at(i))).sum();
+    let dst = buf.get(total);
+    let mut at = 0;
+    for blk in (0..blocking.count()).map(|i| blocking.at(i)) {
+        let panel_len = blk.kc * K::NR;
+        let len = packed_len::<K>(&blk);
+        for (j, panel) in dst[at..at + len].chunks_mut(panel_len).enumerate() {
+            pack_panel::<K>(&b, &blk, j, panel);
+        }
+        at += len;
+    }
+    total
+}
+
+/// [`gemm`] with B from `b`.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_from<K: MicroKernel>(
+    nc: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: Operand,
+    b: B,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
     debug_assert_eq!(c.len(), (m - 1) * ldc + n);
     let parallel = m.saturating_mul(n).saturating_mul(k) >= PARALLEL_THRESHOLD && super::may_split();
     // Two plans, both with B packed. Few rows (a training batch): a task
@@ -130,35 +237,29 @@ pub fn gemm<K: MicroKernel>(
     let task_rows = K::MR * row_panels_per_task;
     let task_cols = if many_rows { nc } else { K::NR * TASK_COL_PANELS };
     let c_ptr = TilePtr(c.as_mut_ptr());
-    // Depth blocks of equal size, at most KC: k = 800 runs as 4 x 200
-    // rather than 3 x 256 + 32, whose last thin block would cost a full
-    // pass over C for little work.
-    let kc_block = k.div_ceil(k.div_ceil(KC));
-    // The blocks of B in the order they are multiplied: columns, then depth.
     debug_assert!(nc.is_multiple_of(K::NR));
-    let depth_blocks = k.div_ceil(kc_block);
-    let block_count = n.div_ceil(nc) * depth_blocks;
-    let block_at = |i: usize| {
-        let (jc, pc) = ((i / depth_blocks) * nc, (i % depth_blocks) * kc_block);
-        Block {
-            jc,
-            nc: nc.min(n - jc),
-            pc,
-            kc: kc_block.min(k - pc),
+    let blocking = Blocking::new(nc, n, k);
+    let (depth_blocks, block_count) = (blocking.depth_blocks, blocking.count());
+    let block_at = |i: usize| blocking.at(i);
+    let packed_len = packed_len::<K>;
+    // Where each block starts in a prepacked B.
+    let packed_at = |i: usize| (0..i).map(|i| packed_len(&block_at(i))).sum::<usize>();
+    // Panel `j` of block `i` into `dst`: packed, or copied from the
+    // prepacked blocks.
+    let pack_panel = |i: usize, j: usize, dst: &mut [f32]| match b {
+        B::Operand(b) => pack_panel::<K>(&b, &block_at(i), j, dst),
+        B::Packed(all) => {
+            let panel_len = block_at(i).kc * K::NR;
+            let from = packed_at(i) + j * panel_len;
+            dst[..panel_len].copy_from_slice(&all[from..from + panel_len]);
         }
     };
-    let packed_len = |blk: &Block| blk.nc.div_ceil(K::NR) * blk.kc * K::NR;
-    // Panel `j` of block `blk`.
-    let pack_panel = |blk: &Block, j: usize, dst: &mut [f32]| {
-        let col = j * K::NR;
-        K::pack_b(&b, blk.pc, blk.kc, blk.jc + col, K::NR.min(blk.nc - col), dst);
-    };
-    let pack = |blk: &Block, packed: &mut [f32]| {
-        let panel_len = blk.kc * K::NR;
-        packed[..packed_len(blk)]
-            .chunks_mut(panel_len)
+    let pack = |i: usize, packed: &mut [f32]| {
+        let blk = block_at(i);
+        packed[..packed_len(&blk)]
+            .chunks_mut(blk.kc * K::NR)
             .enumerate()
-            .for_each(|(j, dst)| pack_panel(blk, j, dst));
+            .for_each(|(j, dst)| pack_panel(i, j, dst));
     };
     let row_tasks = m.div_ceil(task_rows);
     let tasks_of = |blk: &Block| row_tasks * blk.nc.div_ceil(task_cols);
@@ -245,7 +346,7 @@ pub fn gemm<K: MicroKernel>(
                         let blk = block_at(first + i);
                         with_scratch(&B_BLOCK, |bbuf| {
                             let packed = bbuf.get(block_len);
-                            pack(&blk, packed);
+                            pack(first + i, packed);
                             let out_ptr = TilePtr(out.as_mut_ptr());
                             (0..tasks_of(&blk)).for_each(|t| task_into(&blk, packed, t, out_ptr, n, 0.0));
                         });
@@ -273,14 +374,22 @@ pub fn gemm<K: MicroKernel>(
                     continues_previous: blk.pc > 0,
                 }
             };
-            let pack = |i: usize, j: usize, dst: &mut [f32]| pack_panel(&block_at(i), j, dst);
             let task = |i: usize, t: usize, packed: &[f32]| task_of(&block_at(i), packed, t);
             let buffer = bbuf.get(pipeline::BUFFERS * block_len);
-            pipeline::run(block_count, &stage, buffer, block_len, &pack, &task);
+            pipeline::run(block_count, &stage, buffer, block_len, &pack_panel, &task);
+        } else if let B::Packed(all) = b {
+            // On one thread the prepacked blocks are read where they lie.
+            let mut at = 0;
+            for blk in (0..block_count).map(block_at) {
+                let packed = &all[at..at + packed_len(&blk)];
+                (0..tasks_of(&blk)).for_each(|t| task_of(&blk, packed, t));
+                at += packed.len();
+            }
         } else {
             let packed = bbuf.get(block_len);
-            for blk in (0..block_count).map(block_at) {
-                pack(&blk, packed);
+            for i in 0..block_count {
+                pack(i, packed);
+                let blk = block_at(i);
                 (0..tasks_of(&blk)).for_each(|t| task_of(&blk, packed, t));
             }
         }
