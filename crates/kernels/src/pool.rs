@@ -199,21 +199,99 @@ pub fn max_pool_backward(batch: usize, dy: &[f32], argmax: &[u32], dx: &mut [f32
         "max_pool_backward: {batch} images"
     );
     let (img, out) = (dx.len() / batch, dy.len() / batch);
+    backward_tasks(img, out, dy, argmax, dx, |t, dy, argmax, dx| {
+        dx.fill(0.0);
+        let base = t * IMAGES_PER_TASK * img;
+        for (&g, &i) in dy.iter().zip(argmax) {
+            let at = (i as usize).checked_sub(base).filter(|&at| at < dx.len());
+            let at = at.expect("max_pool_backward: an index outside its image");
+            dx[at] += g;
+        }
+    });
+}
+
+/// Runs `task(t, dy, argmax, dx)` over the batch's tasks of
+/// `IMAGES_PER_TASK` images (`img` floats of `dx`, `out` of `dy` and
+/// `argmax` each) in parallel.
+fn backward_tasks(
+    img: usize,
+    out: usize,
+    dy: &[f32],
+    argmax: &[u32],
+    dx: &mut [f32],
+    task: impl Fn(usize, &[f32], &[u32], &mut [f32]) + Sync + Send,
+) {
     dx.par_chunks_mut(IMAGES_PER_TASK * img)
         .zip(
             dy.par_chunks(IMAGES_PER_TASK * out)
                 .zip(argmax.par_chunks(IMAGES_PER_TASK * out)),
         )
         .enumerate()
-        .for_each(|(t, (dx, (dy, argmax)))| {
-            dx.fill(0.0);
-            let base = t * IMAGES_PER_TASK * img;
-            for (&g, &i) in dy.iter().zip(argmax) {
-                let at = (i as usize).checked_sub(base).filter(|&at| at < dx.len());
-                let at = at.expect("max_pool_backward: an index outside its image");
-                dx[at] += g;
+        .for_each(|(t, (dx, (dy, argmax)))| task(t, dy, argmax, dx));
+}
+
+/// [`max_pool_backward`] for the pooling of geometry `g`: the same bits,
+/// and where the windows do not overlap and cover every input pixel
+/// (stride = window, SAME: the 2x2 poolings of a CNN, 7 -> 4 included),
+/// each input pixel written once, row by row, as +0 plus its gradient
+/// where it won and +0 elsewhere, instead of the whole gradient cleared
+/// and the maxima's gradients scattered over it afterwards.
+pub fn max_pool_backward_windows(g: &ConvGeometry, batch: usize, dy: &[f32], argmax: &[u32], dx: &mut [f32]) {
+    if !windows_partition(g) {
+        return max_pool_backward(batch, dy, argmax, dx);
+    }
+    let (img, out) = (g.image_len(), g.positions() * g.channels);
+    assert!(
+        dx.len() == batch * img && dy.len() == batch * out && argmax.len() == dy.len(),
+        "max_pool_backward: sizes"
+    );
+    backward_tasks(img, out, dy, argmax, dx, |t, dy, argmax, dx| {
+        let images = dx
+            .chunks_exact_mut(img)
+            .zip(dy.chunks_exact(out).zip(argmax.chunks_exact(out)));
+        for (i, (dx, (dy, argmax))) in images.enumerate() {
+            backward_image_windows(g, ((t * IMAGES_PER_TASK + i) * img) as u32, dy, argmax, dx);
+        }
+    });
+}
+
+/// True when the windows do not overlap and every input pixel lies in one.
+fn windows_partition(g: &ConvGeometry) -> bool {
+    g.stride == g.kernel_h
+        && g.stride == g.kernel_w
+        && g.out_h * g.stride >= g.height + g.pad_top
+        && g.out_w * g.stride >= g.width + g.pad_left
+}
+
+crate::wide_fn! {
+/// One image of [`max_pool_backward_windows`], its first input element at
+/// flat index `base` of the batch.
+fn backward_image_windows(g: &ConvGeometry, base: u32, dy: &[f32], argmax: &[u32], dx: &mut [f32]) {
+    let c = g.channels;
+    // Window `o`'s rows (columns) inside the image.
+    let span = |o: usize, pad: usize, size: usize| {
+        let first = (o * g.stride).saturating_sub(pad);
+        first..((o + 1) * g.stride).saturating_sub(pad).min(size)
+    };
+    for oy in 0..g.out_h {
+        for yy in span(oy, g.pad_top, g.height) {
+            for ox in 0..g.out_w {
+                let o = (oy * g.out_w + ox) * c;
+                let (d, won) = (&dy[o..o + c], &argmax[o..o + c]);
+                for xx in span(ox, g.pad_left, g.width) {
+                    let at = (yy * g.width + xx) * c;
+                    let here = base + at as u32;
+                    let dst = &mut dx[at..at + c];
+                    for ch in 0..c {
+                        // `0.0 + d`: max_pool_backward's +0 plus the gradient
+                        // (a -0 lands as +0 there too).
+                        dst[ch] = if won[ch] == here + ch as u32 { 0.0 + d[ch] } else { 0.0 };
+                    }
+                }
             }
-        });
+        }
+    }
+}
 }
 
 #[cfg(test)]

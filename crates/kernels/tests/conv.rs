@@ -277,4 +277,28 @@ proptest! {
         prop_assert_eq!(y, ny);
         prop_assert_eq!(arg, narg);
     }
+
+    /// The pooling's input gradient through its windows has the bits of
+    /// the scatter over indices alone: the same where windows tile the
+    /// image (each pixel written once) and where they overlap or leave
+    /// pixels out (the scatter itself); -0 gradients land as +0 both ways.
+    #[test]
+    fn max_pool_backward_windows_has_the_scatter_s_bits((g, batch) in geometry(), tiles in any::<bool>(), seed in any::<u64>()) {
+        use mnist_kernels::pool::{max_pool_backward, max_pool_backward_windows, max_pool_forward};
+        // Half the cases with stride = window, most of them tiling.
+        let g = if tiles {
+            ConvGeometry::new(g.height, g.width, g.channels, g.stride, g.stride, g.stride, Padding::Same).unwrap()
+        } else {
+            g
+        };
+        let x: Vec<f32> = values(batch * g.image_len(), seed).iter().map(|v| (v * 4.0).round()).collect();
+        let out = batch * g.positions() * g.channels;
+        let (mut y, mut arg) = (vec![0.0; out], vec![0u32; out]);
+        max_pool_forward(&g, batch, &x, &mut y, &mut arg);
+        let dy: Vec<f32> = values(out, seed ^ 5).iter().map(|&v| if v < -0.5 { -0.0 } else { v }).collect();
+        let (mut want, mut got) = (vec![f32::NAN; x.len()], vec![f32::NAN; x.len()]);
+        max_pool_backward(batch, &dy, &arg, &mut want);
+        max_pool_backward_windows(&g, batch, &dy, &arg, &mut got);
+        prop_assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "{g:?}");
+    }
 }

@@ -8,7 +8,7 @@
 //! the order of TensorFlow's `reshape(x, [-1, h*w*c])`.
 
 use kernels::conv::{ConvGeometry, Padding};
-use kernels::pool::{max_pool_backward, max_pool_forward};
+use kernels::pool::{max_pool_backward_windows, max_pool_forward};
 use tensor::Tensor;
 
 use crate::{Layer, Mode};
@@ -91,8 +91,11 @@ impl Layer for MaxPool2d {
 
     fn backward(&mut self, input: &Tensor, _output: &Tensor, grad_output: &Tensor, grad_input: Option<&mut Tensor>) {
         if let Some(dx) = grad_input {
+            let g = self
+                .geometry(&input.shape().dims()[1..])
+                .expect("Sequential checked the input shape");
             dx.set_dims(input.shape().dims());
-            max_pool_backward(input.rows(), grad_output.data(), &self.argmax, dx.data_mut());
+            max_pool_backward_windows(&g, input.rows(), grad_output.data(), &self.argmax, dx.data_mut());
         }
     }
 

@@ -361,10 +361,11 @@ mod conv_tests {
     /// after the other: a batch norm after a dense layer and after a
     /// convolution, as the last layers or followed by more, and after a
     /// pooled first convolution; a lowered convolution followed by 2x2
-    /// pooling (then batch norm and ReLU) and by 3x3 pooling of stride 2.
+    /// pooling (then batch norm and ReLU) and by 3x3 pooling of stride 2,
+    /// as the first layer and after another.
     #[test]
     fn fused_pairs_have_the_layers_bits() {
-        for which in 0..6 {
+        for which in 0..7 {
             // The same layers twice, from the same seed: one set for the
             // model, one to run alone.
             let (input, layers) = fused_stack(which);
@@ -439,9 +440,22 @@ mod conv_tests {
                 let layers = vec![conv(4, 6), pool(), bn(6), relu(), conv(6, 5), pool(), Box::new(Flatten)];
                 (vec![8, 8, 4], layers)
             }
-            _ => {
+            5 => {
                 let layers = vec![conv(4, 6), Box::new(MaxPool2d::new(3, 2, Padding::Same))];
                 (vec![7, 7, 4], layers)
+            }
+            _ => {
+                // Overlapping windows after a lowered convolution whose input
+                // gradient counts: 6 images of 144 positions are four depth
+                // blocks of 216 rows for its weight gradient, each across
+                // two images.
+                let layers = vec![
+                    conv(4, 6),
+                    relu(),
+                    conv(6, 5),
+                    Box::new(MaxPool2d::new(3, 2, Padding::Same)),
+                ];
+                (vec![12, 12, 4], layers)
             }
         }
     }
